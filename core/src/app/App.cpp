@@ -1,0 +1,39 @@
+#include "app/App.hpp"
+
+namespace pier {
+
+std::filesystem::path pluginDirectory(const Config& config) {
+  return config.plugins.directory.empty() ? defaultPluginDirectory()
+                                          : std::filesystem::path(config.plugins.directory);
+}
+
+App::App(Config config, LineLogger& logger) : config_(std::move(config)), logger_(logger) {
+  plugins_.loadDirectory(pluginDirectory(config_));
+  const PluginCatalog& catalog = plugins_.catalog();
+
+  driver_ = catalog.createStorageDriver(config_.storage.driver.name, *config_.storage.driver.parameters);
+
+  if (!config_.storage.blobDescriptorCache.empty()) {
+    // The redis cache reads the top-level redis section, as in Distribution;
+    // other caches get storage.cache's own keys (e.g. blobdescriptorsize).
+    const Poco::JSON::Object& parameters =
+        config_.storage.blobDescriptorCache == "redis" ? *config_.redis : *config_.storage.cacheParameters;
+    cache_ = catalog.createBlobDescriptorCache(config_.storage.blobDescriptorCache, parameters);
+  }
+  if (config_.auth)
+    accessController_ = catalog.createAccessController(config_.auth->name, *config_.auth->parameters);
+  for (const auto& endpoint : config_.notifications.endpoints) {
+    if (endpoint->has("disabled") && endpoint->getValue<bool>("disabled")) continue;
+    std::string type = endpoint->has("type") ? endpoint->getValue<std::string>("type") : "webhook";
+    sinks_.push_back(catalog.createNotificationSink(type, *endpoint));
+  }
+  blobs_ = std::make_unique<BlobStore>(*driver_, cache_.get());
+  uploads_ = std::make_unique<UploadService>(*blobs_);
+  manifests_ = std::make_unique<ManifestService>(*blobs_);
+}
+
+App::~App() {
+  for (const auto& sink : sinks_) sink->close();
+}
+
+} // namespace pier

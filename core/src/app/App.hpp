@@ -1,0 +1,60 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pier/plugin.hpp>
+
+#include "app/LineLogger.hpp"
+#include "config/Config.hpp"
+#include "plugin/PluginLoader.hpp"
+#include "storage/BlobStore.hpp"
+#include "storage/ManifestService.hpp"
+#include "storage/UploadService.hpp"
+
+namespace pier {
+
+// Everything a handler needs, built once at startup from the config (as
+// Distribution's app.go): the loaded plugins and the instances made from them.
+class App {
+public:
+  // Loads the plugins and creates the configured driver, cache, access
+  // controller and sinks. Throws ConfigError or PluginError.
+  App(Config config, LineLogger& logger);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  const Config& config() const { return config_; }
+  LineLogger& logger() const { return logger_; }
+  const PluginLoader& plugins() const { return plugins_; }
+
+  StorageDriver& driver() const { return *driver_; }
+  // Null when the config names no cache / no access controller.
+  BlobDescriptorCache* blobDescriptorCache() const { return cache_.get(); }
+  AccessController* accessController() const { return accessController_.get(); }
+  const std::vector<std::shared_ptr<NotificationSink>>& notificationSinks() const { return sinks_; }
+
+  // The storage services the handlers work with.
+  BlobStore& blobs() const { return *blobs_; }
+  UploadService& uploads() const { return *uploads_; }
+  ManifestService& manifests() const { return *manifests_; }
+
+private:
+  Config config_;
+  LineLogger& logger_;
+  PluginLoader plugins_; // declared first: the instances below die before their libraries
+  std::shared_ptr<StorageDriver> driver_;
+  std::shared_ptr<BlobDescriptorCache> cache_;
+  std::shared_ptr<AccessController> accessController_;
+  std::vector<std::shared_ptr<NotificationSink>> sinks_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<UploadService> uploads_;
+  std::unique_ptr<ManifestService> manifests_;
+};
+
+// The plugin directory the config names, or the default next to the executable.
+std::filesystem::path pluginDirectory(const Config& config);
+
+} // namespace pier

@@ -1,0 +1,103 @@
+// The pier command line: serve, plugins, version.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <pthread.h>
+
+#include "app/App.hpp"
+#include "http/HttpServer.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: pier <command> [arguments]
+
+commands:
+  serve [CONFIG]     run the registry on CONFIG (the embedded conf/config.yml when omitted)
+  plugins [CONFIG]   list the plugins in the plugin directory: kind, name, file
+  version            print the version
+  help               print this text
+
+REGISTRY_* environment variables override config keys, as in Distribution,
+e.g. REGISTRY_HTTP_ADDR=127.0.0.1:5000.
+)";
+
+pier::Config loadConfig(int argc, char** argv) {
+  pier::Environment overrides = pier::registryEnvironment();
+  if (argc >= 3) return pier::loadConfigFile(argv[2], overrides);
+  return pier::parseConfig(pier::defaultConfigText(), overrides, "embedded conf/config.yml");
+}
+
+std::unique_ptr<pier::LineLogger> makeLogger(const pier::Config& config) {
+  auto logger = std::make_unique<pier::LineLogger>(pier::LineLogger::parseLevel(config.log.level),
+                                                   config.log.formatter != "text");
+  for (const auto& [key, value] : *config.log.fields) logger->addStaticField(key, value.toString());
+  return logger;
+}
+
+int serve(int argc, char** argv) {
+  // SIGINT and SIGTERM are taken by sigwait below; every thread started from
+  // here on inherits the mask. A client that hangs up must not kill the server.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGINT);
+  sigaddset(&stopSignals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  pier::Config config = loadConfig(argc, argv);
+  auto logger = makeLogger(config);
+  pier::App app(std::move(config), *logger);
+  pier::HttpServer server(app);
+  server.start();
+  logger->write(pier::LogLevel::info, "listening",
+                {{"addr", server.address()},
+                 {"version", PIER_VERSION},
+                 {"storage", app.driver().name()},
+                 {"plugins", std::to_string(app.plugins().files().size())}});
+
+  int signal = 0;
+  sigwait(&stopSignals, &signal);
+  logger->write(pier::LogLevel::info, "stopping", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server.stop();
+  logger->write(pier::LogLevel::info, "stopped", {});
+  return 0;
+}
+
+int listPlugins(int argc, char** argv) {
+  pier::Config config = loadConfig(argc, argv);
+  pier::PluginLoader loader;
+  loader.loadDirectory(pier::pluginDirectory(config));
+  std::printf("%-22s %-14s %s\n", "KIND", "NAME", "FILE");
+  for (const auto& entry : loader.catalog().entries())
+    std::printf("%-22s %-14s %s\n", std::string(pier::toString(entry.kind)).c_str(), entry.name.c_str(),
+                entry.file.c_str());
+  std::printf("plugin ABI version %d\n", PIER_PLUGIN_ABI_VERSION);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string command = argc >= 2 ? argv[1] : "help";
+  try {
+    if (command == "serve") return serve(argc, argv);
+    if (command == "plugins") return listPlugins(argc, argv);
+    if (command == "version" || command == "--version") {
+      std::printf("pier %s (plugin ABI %d)\n", PIER_VERSION, PIER_PLUGIN_ABI_VERSION);
+      return 0;
+    }
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "pier: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const pier::ConfigError& e) {
+    std::fprintf(stderr, "pier: configuration error: %s\n", e.what());
+  } catch (const pier::PluginError& e) {
+    std::fprintf(stderr, "pier: plugin error: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pier: %s\n", e.what());
+  }
+  return 1;
+}

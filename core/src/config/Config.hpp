@@ -1,0 +1,124 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Poco/JSON/Object.h>
+
+namespace pier {
+
+// A plugin chosen by name with its own parameters, e.g.
+// storage: {filesystem: {rootdirectory: /var/lib/pier}} -> {"filesystem", {...}}.
+struct NamedPlugin {
+  std::string name;
+  Poco::JSON::Object::Ptr parameters; // never null; empty when the section had none
+};
+
+// The registry configuration, in the Distribution config format (version 0.1).
+// Parsed from YAML, overridden by REGISTRY_* environment variables, validated:
+// unknown keys, wrong types and missing required values are ConfigErrors that
+// name the key's path.
+struct Config {
+  std::string version; // "0.1"
+
+  struct Log {
+    std::string level = "info";     // error, warn, info, debug
+    std::string formatter = "text"; // text, json, logstash
+    bool accessLogDisabled = false;
+    Poco::JSON::Object::Ptr fields; // extra fields added to every log line; never null
+  } log;
+
+  struct Storage {
+    NamedPlugin driver; // the one storage driver section
+    // storage.cache.blobdescriptor (or its deprecated synonym layerinfo); "" when
+    // no cache is configured; "none" is normalised to "".
+    std::string blobDescriptorCache;
+    Poco::JSON::Object::Ptr cacheParameters; // storage.cache without the name keys; never null
+    bool deleteEnabled = false;              // storage.delete.enabled
+    bool redirectDisabled = false;           // storage.redirect.disable
+    bool readOnly = false;                   // storage.maintenance.readonly.enabled
+    struct UploadPurging {
+      bool enabled = true;
+      std::chrono::milliseconds age = std::chrono::hours(168);
+      std::chrono::milliseconds interval = std::chrono::hours(24);
+      bool dryRun = false;
+    } uploadPurging; // storage.maintenance.uploadpurging
+  } storage;
+
+  struct Http {
+    std::string addr = ":5000"; // host:port; ":5000" listens on every address
+    std::string net = "tcp";
+    std::string prefix;
+    std::string host;
+    std::string secret;
+    bool relativeUrls = false;
+    std::chrono::milliseconds drainTimeout{0};
+    std::vector<std::pair<std::string, std::vector<std::string>>>
+        headers; // http.headers, sent on every response
+    struct Tls {
+      std::string certificate;
+      std::string key;
+      std::vector<std::string> clientCAs;
+      std::string minimumTls;
+    } tls;
+    struct Debug {
+      std::string addr;
+      bool prometheusEnabled = false;
+      std::string prometheusPath = "/metrics";
+    } debug;
+    // Pier extensions: worker threads and accepted-connection queue of the
+    // HTTP server; 0 chooses from the number of cores.
+    int threads = 0;
+    int queue = 0;
+  } http;
+
+  std::optional<NamedPlugin> auth; // auth: {<controller>: {...}}
+
+  struct Notifications {
+    bool includeReferences = false;                 // notifications.events.includereferences
+    std::vector<Poco::JSON::Object::Ptr> endpoints; // each endpoint's section, as given
+  } notifications;
+
+  Poco::JSON::Object::Ptr redis; // the redis section, for plugins that use Redis; never null
+
+  struct Health {
+    bool storageDriverEnabled = true;
+    std::chrono::milliseconds storageDriverInterval = std::chrono::seconds(10);
+    int storageDriverThreshold = 1;
+  } health;
+
+  Poco::JSON::Object::Ptr proxy;      // never null; empty when not a pull-through cache
+  Poco::JSON::Object::Ptr validation; // never null
+
+  struct Plugins {
+    std::string directory; // "" = ../lib/pier/plugins next to the executable
+  } plugins;
+
+  Poco::JSON::Object::Ptr document; // the whole validated document
+
+  // Deprecated keys used (loglevel, storage.cache.layerinfo, ...) and accepted
+  // Distribution sections Pier ignores (middleware, log.hooks), one message
+  // each, starting with the key's path: for the server to log at startup.
+  std::vector<std::string> warnings;
+};
+
+using Environment = std::map<std::string, std::string>;
+
+// The process environment's REGISTRY_* variables.
+Environment registryEnvironment();
+
+// Parses YAML text (source names it in errors), applies overrides, validates.
+// Throws pier::ConfigError.
+Config parseConfig(const std::string& yaml, const Environment& overrides, const std::string& source);
+
+// Reads and parses a config file. Throws pier::ConfigError (also for an unreadable file).
+Config loadConfigFile(const std::string& path, const Environment& overrides);
+
+// The embedded default configuration: conf/config.yml, compiled in.
+const std::string& defaultConfigText();
+
+} // namespace pier

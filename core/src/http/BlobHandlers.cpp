@@ -1,0 +1,131 @@
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <sys/sendfile.h>
+
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include "app/App.hpp"
+#include "http/Exchange.hpp"
+#include "http/Handlers.hpp"
+#include "http/RequestParts.hpp"
+
+namespace pier {
+
+namespace {
+
+constexpr std::size_t kStreamBuffer = 1 << 20;
+
+// Sends length bytes of the reader's file straight from the page cache to the
+// socket, without copying them through user space.
+void sendFileRegion(Exchange& exchange, int fileDescriptor, std::int64_t length) {
+  auto& request = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(exchange.request());
+  int socket = request.socket().impl()->sockfd();
+  off_t* noOffset = nullptr; // the descriptor is positioned at the range's start
+  std::int64_t left = length;
+  while (left > 0) {
+    ssize_t sent = ::sendfile(socket, fileDescriptor, noOffset,
+                              static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 30)));
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0)
+      throw Poco::Net::NetException(std::string("sendfile stopped: ") +
+                                    (sent < 0 ? std::strerror(errno) : "end of file"));
+    left -= sent;
+  }
+}
+
+void streamBlob(Exchange& exchange, FileReader& reader, std::int64_t length) {
+  std::ostream& out = exchange.response().send();
+  if (exchange.isHead()) return;
+  int fileDescriptor = reader.fileDescriptor();
+  if (fileDescriptor >= 0) {
+    out.flush(); // the headers
+    sendFileRegion(exchange, fileDescriptor, length);
+    return;
+  }
+  std::unique_ptr<char[]> buffer(new char[kStreamBuffer]);
+  std::int64_t left = length;
+  while (left > 0) {
+    std::size_t got =
+        reader.read(buffer.get(), static_cast<std::size_t>(std::min<std::int64_t>(left, kStreamBuffer)));
+    if (got == 0) throw std::runtime_error("blob ended before its size");
+    out.write(buffer.get(), static_cast<std::streamsize>(got));
+    if (!out) throw Poco::Net::NetException("client connection closed");
+    left -= static_cast<std::int64_t>(got);
+  }
+  out.flush();
+}
+
+void getBlob(Exchange& exchange, const std::string& name, const Digest& digest) {
+  App& app = exchange.app();
+  auto descriptor = app.blobs().statLinked(exchange.context(), name, LinkSpace::layers, digest);
+  if (!descriptor) throw errcode::Exception(errcode::BlobUnknown, "", digest.toString());
+
+  auto& response = exchange.response();
+  const std::string etag = "\"" + digest.toString() + "\"";
+  response.set("Docker-Content-Digest", digest.toString());
+  response.set("ETag", etag);
+  response.set("Cache-Control", "max-age=31536000");
+  response.set("Accept-Ranges", "bytes");
+  if (exchange.request().get("If-None-Match", "") == etag) return exchange.sendEmpty(304);
+
+  if (!app.config().storage.redirectDisabled && !exchange.isHead()) {
+    if (auto url = app.driver().redirectURL(exchange.context(), exchange.method(), paths::blobData(digest))) {
+      response.set("Location", *url);
+      return exchange.sendEmpty(307);
+    }
+  }
+
+  const std::int64_t size = descriptor->size;
+  ByteRange range{0, size};
+  int status = 200;
+  if (auto header = exchange.request().get("Range", ""); !header.empty()) {
+    auto parsed = parseRangeHeader(header, size);
+    if (parsed.unsatisfiable) {
+      response.set("Content-Range", "bytes */" + std::to_string(size));
+      throw errcode::Exception(errcode::RangeInvalid, "range " + header + " is outside the blob's " +
+                                                          std::to_string(size) + " bytes");
+    }
+    if (parsed.range) {
+      range = *parsed.range;
+      status = 206;
+      response.set("Content-Range", "bytes " + std::to_string(range.start) + "-" +
+                                        std::to_string(range.start + range.length - 1) + "/" +
+                                        std::to_string(size));
+    }
+  }
+  response.setContentType("application/octet-stream");
+  response.setContentLength64(range.length);
+  exchange.markResponded(status);
+  if (exchange.isHead()) {
+    response.send();
+    return;
+  }
+  auto reader = app.blobs().reader(exchange.context(), digest, range.start);
+  streamBlob(exchange, *reader, range.length);
+  exchange.countSent(range.length);
+}
+
+void deleteBlob(Exchange& exchange, const std::string& name, const Digest& digest) {
+  App& app = exchange.app();
+  if (!app.config().storage.deleteEnabled)
+    throw errcode::Exception(errcode::Unsupported, "deletes are disabled (storage.delete.enabled)");
+  if (!app.blobs().unlink(exchange.context(), name, LinkSpace::layers, digest))
+    throw errcode::Exception(errcode::BlobUnknown, "", digest.toString());
+  exchange.sendEmpty(202);
+}
+
+} // namespace
+
+void handleBlob(Exchange& exchange, const std::string& name, const std::string& reference) {
+  Digest digest = requireDigest(reference);
+  const std::string& method = exchange.method();
+  if (method == "GET" || method == "HEAD") return getBlob(exchange, name, digest);
+  if (method == "DELETE") return deleteBlob(exchange, name, digest);
+  throw errcode::Exception(errcode::Unsupported, "method " + method + " is not supported on blobs");
+}
+
+} // namespace pier

@@ -1,0 +1,71 @@
+#include "http/Exchange.hpp"
+
+#include <Poco/URI.h>
+
+#include "app/App.hpp"
+
+namespace pier {
+
+Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                   std::string requestId)
+    : app_(app), request_(request), response_(response), context_(std::move(requestId), app.logger()) {
+  const std::string& uri = request.getURI();
+  std::size_t question = uri.find('?');
+  path_ = uri.substr(0, question);
+  if (question != std::string::npos) query_ = uri.substr(question + 1);
+
+  response_.set("Docker-Distribution-API-Version", "registry/2.0");
+  for (const auto& [name, values] : app.config().http.headers) {
+    for (const auto& value : values) response_.add(name, value);
+  }
+}
+
+std::optional<std::string> Exchange::queryParameter(std::string_view name) const {
+  std::string_view query = query_;
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    std::size_t equals = pair.find('=');
+    std::string key, value;
+    Poco::URI::decode(std::string(pair.substr(0, equals)), key, true);
+    if (key == name) {
+      if (equals != std::string_view::npos)
+        Poco::URI::decode(std::string(pair.substr(equals + 1)), value, true);
+      return value;
+    }
+    if (amp == std::string_view::npos) break;
+    query = query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> Exchange::contentLength() const {
+  if (!request_.hasContentLength()) return std::nullopt;
+  return request_.getContentLength64();
+}
+
+void Exchange::begin(int status) {
+  responded_ = true;
+  status_ = status;
+  response_.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+}
+
+void Exchange::send(int status, std::string_view body, std::string_view contentType) {
+  begin(status);
+  response_.setContentType(std::string(contentType));
+  response_.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  response_.sendBuffer(body.data(), body.size());
+  if (!isHead()) bytesSent_ += static_cast<std::int64_t>(body.size());
+}
+
+void Exchange::sendEmpty(int status) {
+  begin(status);
+  response_.setContentLength64(0);
+  response_.send();
+}
+
+void Exchange::sendErrors(const errcode::Errors& errors) {
+  sendJson(errors.httpStatus(), errors.toJson());
+}
+
+} // namespace pier

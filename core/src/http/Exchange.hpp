@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <pier/context.hpp>
+
+#include "errcode/ErrorCode.hpp"
+
+namespace pier {
+
+class App;
+
+// One request and its response, with what every handler needs: the App, the
+// request's Context, and response writers that set the common headers and
+// count what was sent for the access log.
+class Exchange {
+public:
+  Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+           std::string requestId);
+
+  App& app() const { return app_; }
+  Poco::Net::HTTPServerRequest& request() const { return request_; }
+  Poco::Net::HTTPServerResponse& response() const { return response_; }
+  const Context& context() const { return context_; }
+  const std::string& requestId() const { return context_.requestId(); }
+  const std::string& path() const { return path_; }   // the URI's path, not decoded
+  const std::string& query() const { return query_; } // the URI's query, without '?'
+  const std::string& method() const { return request_.getMethod(); }
+  // The first value of a query parameter, percent-decoded.
+  std::optional<std::string> queryParameter(std::string_view name) const;
+  // The request's Content-Length, when it sent one.
+  std::optional<std::int64_t> contentLength() const;
+  bool isHead() const { return request_.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD; }
+
+  void send(int status, std::string_view body, std::string_view contentType);
+  void sendJson(int status, std::string_view json) { send(status, json, "application/json"); }
+  void sendEmpty(int status); // Content-Length: 0
+  void sendErrors(const errcode::Errors& errors);
+
+  // For handlers that write the response themselves (e.g. blob streaming):
+  // record the status they set and the body bytes they sent.
+  void markResponded(int status) { begin(status); }
+  void countSent(std::int64_t bytes) { bytesSent_ += bytes; }
+
+  bool responded() const { return responded_; }
+  int status() const { return status_; }
+  std::int64_t bytesSent() const { return bytesSent_; }
+
+private:
+  void begin(int status);
+
+  App& app_;
+  Poco::Net::HTTPServerRequest& request_;
+  Poco::Net::HTTPServerResponse& response_;
+  Context context_;
+  std::string path_;
+  std::string query_;
+  bool responded_ = false;
+  int status_ = 0;
+  std::int64_t bytesSent_ = 0;
+};
+
+} // namespace pier

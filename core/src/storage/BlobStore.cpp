@@ -1,0 +1,137 @@
+#include "storage/BlobStore.hpp"
+
+#include "storage/Paths.hpp"
+
+namespace pier {
+
+namespace {
+const std::string kOctetStream = "application/octet-stream";
+}
+
+std::string linkPath(const std::string& repository, LinkSpace space, const Digest& digest) {
+  return space == LinkSpace::layers ? paths::layerLink(repository, digest)
+                                    : paths::manifestRevisionLink(repository, digest);
+}
+
+std::shared_ptr<BlobDescriptorService> BlobStore::scope(const Context& context, const std::string& repository,
+                                                        LinkSpace space) {
+  if (!cache_) return nullptr;
+  try {
+    // Manifests get a scope of their own: "_" cannot start a name component,
+    // so "<name>/_manifests" is never a repository.
+    return cache_->repositoryScoped(space == LinkSpace::layers ? repository : repository + "/_manifests");
+  } catch (const std::exception& e) {
+    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+    return nullptr;
+  }
+}
+
+std::optional<Descriptor> BlobStore::cached(const Context& context, BlobDescriptorService* service,
+                                            const Digest& digest) {
+  if (!service) return std::nullopt;
+  try {
+    return service->stat(context, digest.toString());
+  } catch (const std::exception& e) {
+    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+    return std::nullopt;
+  }
+}
+
+void BlobStore::store(const Context& context, BlobDescriptorService* service, const Descriptor& descriptor) {
+  if (!service) return;
+  try {
+    service->setDescriptor(context, descriptor.digest, descriptor);
+  } catch (const std::exception& e) {
+    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+  }
+}
+
+void BlobStore::forget(const Context& context, BlobDescriptorService* service, const Digest& digest) {
+  if (!service) return;
+  try {
+    service->clear(context, digest.toString());
+  } catch (const std::exception& e) {
+    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+  }
+}
+
+std::optional<Descriptor> BlobStore::stat(const Context& context, const Digest& digest) {
+  if (auto hit = cached(context, cache_, digest)) return hit;
+  FileInfo info;
+  try {
+    info = driver_.stat(context, paths::blobData(digest));
+  } catch (const PathNotFoundError&) {
+    return std::nullopt;
+  }
+  if (info.isDirectory) return std::nullopt;
+  Descriptor descriptor{digest.toString(), info.size, kOctetStream};
+  store(context, cache_, descriptor);
+  return descriptor;
+}
+
+std::string BlobStore::getContent(const Context& context, const Digest& digest) {
+  return driver_.getContent(context, paths::blobData(digest));
+}
+
+std::unique_ptr<FileReader> BlobStore::reader(const Context& context, const Digest& digest,
+                                              std::int64_t offset) {
+  return driver_.reader(context, paths::blobData(digest), offset);
+}
+
+Descriptor BlobStore::putContent(const Context& context, const Digest& digest, std::string_view content,
+                                 const std::string& mediaType) {
+  Descriptor descriptor{digest.toString(), static_cast<std::int64_t>(content.size()), mediaType};
+  if (!stat(context, digest)) driver_.putContent(context, paths::blobData(digest), content);
+  store(context, cache_, Descriptor{descriptor.digest, descriptor.size, kOctetStream});
+  return descriptor;
+}
+
+void BlobStore::remember(const Context& context, const Descriptor& descriptor) {
+  store(context, cache_, descriptor);
+}
+
+std::optional<Descriptor> BlobStore::statLinked(const Context& context, const std::string& repository,
+                                                LinkSpace space, const Digest& digest) {
+  auto service = scope(context, repository, space);
+  if (auto hit = cached(context, service.get(), digest)) return hit;
+  std::string target;
+  try {
+    target = driver_.getContent(context, linkPath(repository, space, digest));
+  } catch (const PathNotFoundError&) {
+    return std::nullopt;
+  }
+  // A link names the blob it points at; one that names another is not this blob's.
+  auto linked = Digest::parse(target);
+  if (!linked || !(*linked == digest)) return std::nullopt;
+  auto descriptor = stat(context, digest);
+  if (descriptor) store(context, service.get(), *descriptor);
+  return descriptor;
+}
+
+void BlobStore::link(const Context& context, const std::string& repository, LinkSpace space,
+                     const Descriptor& descriptor) {
+  auto digest = Digest::parse(descriptor.digest);
+  if (!digest) throw std::invalid_argument("invalid digest " + descriptor.digest);
+  driver_.putContent(context, linkPath(repository, space, *digest), descriptor.digest);
+  store(context, scope(context, repository, space).get(), descriptor);
+}
+
+bool BlobStore::unlink(const Context& context, const std::string& repository, LinkSpace space,
+                       const Digest& digest) {
+  forget(context, scope(context, repository, space).get(), digest);
+  std::string link = linkPath(repository, space, digest);
+  try {
+    // The link's directory (<alg>/<hex>) goes with it, as in Distribution.
+    driver_.remove(context, link.substr(0, link.size() - std::string("/link").size()));
+    return true;
+  } catch (const PathNotFoundError&) {
+    return false;
+  }
+}
+
+void BlobStore::rememberLinked(const Context& context, const std::string& repository, LinkSpace space,
+                               const Descriptor& descriptor) {
+  store(context, scope(context, repository, space).get(), descriptor);
+}
+
+} // namespace pier

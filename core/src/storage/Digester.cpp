@@ -1,0 +1,87 @@
+#include "storage/Digester.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace pier {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+std::string toHex(const unsigned char* bytes, std::size_t size) {
+  std::string hex(size * 2, '0');
+  for (std::size_t i = 0; i < size; ++i) {
+    hex[2 * i] = kHex[bytes[i] >> 4];
+    hex[2 * i + 1] = kHex[bytes[i] & 15];
+  }
+  return hex;
+}
+
+// A saved state is tagged with the algorithm and the context size so that a
+// state of another algorithm or another OpenSSL layout is refused.
+template <typename Context> std::string serialize(const std::string& algorithm, const Context& context) {
+  std::string state = "pier-hashstate-" + algorithm + "-" + std::to_string(sizeof(Context)) + ":";
+  state.append(reinterpret_cast<const char*>(&context), sizeof(Context));
+  return state;
+}
+
+template <typename Context>
+bool deserialize(const std::string& algorithm, std::string_view state, Context& context) {
+  std::string header = "pier-hashstate-" + algorithm + "-" + std::to_string(sizeof(Context)) + ":";
+  if (state.size() != header.size() + sizeof(Context) || state.substr(0, header.size()) != header)
+    return false;
+  std::memcpy(&context, state.data() + header.size(), sizeof(Context));
+  return true;
+}
+
+} // namespace
+
+Digester::Digester(const std::string& algorithm) : algorithm_(algorithm) {
+  if (algorithm == "sha256")
+    SHA256_Init(&sha256_);
+  else if (algorithm == "sha512")
+    SHA512_Init(&sha512_);
+  else
+    throw std::invalid_argument("unsupported digest algorithm " + algorithm);
+}
+
+void Digester::update(const char* data, std::size_t size) {
+  if (algorithm_ == "sha256")
+    SHA256_Update(&sha256_, data, size);
+  else
+    SHA512_Update(&sha512_, data, size);
+}
+
+Digest Digester::digest() const {
+  std::string text;
+  if (algorithm_ == "sha256") {
+    SHA256_CTX copy = sha256_;
+    unsigned char out[SHA256_DIGEST_LENGTH];
+    SHA256_Final(out, &copy);
+    text = "sha256:" + toHex(out, sizeof out);
+  } else {
+    SHA512_CTX copy = sha512_;
+    unsigned char out[SHA512_DIGEST_LENGTH];
+    SHA512_Final(out, &copy);
+    text = "sha512:" + toHex(out, sizeof out);
+  }
+  return *Digest::parse(text);
+}
+
+std::string Digester::saveState() const {
+  return algorithm_ == "sha256" ? serialize(algorithm_, sha256_) : serialize(algorithm_, sha512_);
+}
+
+bool Digester::restoreState(std::string_view state) {
+  return algorithm_ == "sha256" ? deserialize(algorithm_, state, sha256_)
+                                : deserialize(algorithm_, state, sha512_);
+}
+
+Digest sha256Of(std::string_view data) {
+  Digester digester;
+  digester.update(data);
+  return digester.digest();
+}
+
+} // namespace pier

@@ -1,0 +1,234 @@
+#include "storage/ManifestService.hpp"
+
+#include <algorithm>
+
+#include "errcode/ErrorCode.hpp"
+#include "storage/Digester.hpp"
+#include "storage/Paths.hpp"
+
+namespace pier {
+
+namespace {
+
+constexpr std::size_t kMaxSummaries = 10000;
+
+errcode::Exception manifestUnknown(const std::string& reference) {
+  return errcode::Exception(errcode::ManifestUnknown, "", reference);
+}
+
+} // namespace
+
+std::optional<Descriptor> ManifestService::stat(const Context& context, const std::string& repository,
+                                                const Digest& digest) {
+  auto descriptor = blobs_.statLinked(context, repository, LinkSpace::manifests, digest);
+  if (!descriptor) return std::nullopt;
+  if (descriptor->mediaType == "application/octet-stream" || descriptor->mediaType.empty()) {
+    // Known to storage but not yet as a manifest: read it once for its media type.
+    std::string content = blobs_.getContent(context, digest);
+    descriptor->mediaType = detectManifestMediaType(content);
+    descriptor->size = static_cast<std::int64_t>(content.size());
+    blobs_.rememberLinked(context, repository, LinkSpace::manifests, *descriptor);
+  }
+  return descriptor;
+}
+
+ManifestService::Stored ManifestService::get(const Context& context, const std::string& repository,
+                                             const Digest& digest) {
+  auto descriptor = blobs_.statLinked(context, repository, LinkSpace::manifests, digest);
+  if (!descriptor) throw manifestUnknown(digest.toString());
+  std::string content;
+  try {
+    content = blobs_.getContent(context, digest);
+  } catch (const PathNotFoundError&) {
+    throw manifestUnknown(digest.toString());
+  }
+  std::string mediaType = descriptor->mediaType;
+  if (mediaType == "application/octet-stream" || mediaType.empty()) {
+    mediaType = detectManifestMediaType(content);
+    blobs_.rememberLinked(
+        context, repository, LinkSpace::manifests,
+        Descriptor{digest.toString(), static_cast<std::int64_t>(content.size()), mediaType});
+  }
+  return Stored{digest, std::move(mediaType), std::move(content)};
+}
+
+Digest ManifestService::resolveTag(const Context& context, const std::string& repository,
+                                   const std::string& tag) {
+  std::string link;
+  try {
+    link = driver_.getContent(context, paths::tagCurrentLink(repository, tag));
+  } catch (const PathNotFoundError&) {
+    throw manifestUnknown(tag);
+  }
+  auto digest = Digest::parse(link);
+  if (!digest) throw std::runtime_error("tag link of " + repository + ":" + tag + " holds no digest");
+  return *digest;
+}
+
+void ManifestService::checkReferences(const Context& context, const std::string& repository,
+                                      const Manifest& manifest) {
+  errcode::Errors missing;
+  for (const auto& blob : manifest.blobs) {
+    if (blob.foreign) continue;
+    if (!blobs_.statLinked(context, repository, LinkSpace::layers, blob.digest))
+      missing.add(errcode::Error{errcode::ManifestBlobUnknown, "", blob.digest.toString()});
+  }
+  for (const auto& child : manifest.manifests) {
+    if (!blobs_.statLinked(context, repository, LinkSpace::manifests, child.digest))
+      missing.add(errcode::Error{errcode::ManifestBlobUnknown, "manifest unknown to the repository",
+                                 child.digest.toString()});
+  }
+  if (!missing.empty()) throw errcode::Exception(std::move(missing));
+}
+
+ManifestService::PutResult ManifestService::put(const Context& context, const std::string& repository,
+                                                const std::optional<std::string>& tag,
+                                                const std::optional<Digest>& expectedDigest,
+                                                std::string content, const std::string& contentType) {
+  if (content.size() > kMaxManifestSize)
+    throw errcode::Exception(errcode::ManifestInvalid, "manifest is larger than 4 MiB");
+  Manifest manifest = parseManifest(content, contentType);
+
+  // The digest is taken over the exact bytes received.
+  Digester digester(expectedDigest ? expectedDigest->algorithm() : "sha256");
+  digester.update(content);
+  Digest digest = digester.digest();
+  if (expectedDigest && !(digest == *expectedDigest))
+    throw errcode::Exception(errcode::DigestInvalid,
+                             "manifest digest is " + digest.toString() + ", not " +
+                                 expectedDigest->toString(),
+                             expectedDigest->toString());
+
+  checkReferences(context, repository, manifest);
+
+  Descriptor descriptor = blobs_.putContent(context, digest, content, manifest.mediaType);
+  blobs_.link(context, repository, LinkSpace::manifests, descriptor);
+  if (tag) {
+    driver_.putContent(context, paths::tagIndexEntryLink(repository, *tag, digest), digest.toString());
+    driver_.putContent(context, paths::tagCurrentLink(repository, *tag), digest.toString());
+  }
+  Summary summary{manifest.mediaType, descriptor.size, std::nullopt, manifest.artifactType,
+                  manifest.annotations};
+  if (manifest.subject) summary.subject = manifest.subject->digest;
+  rememberSummary(digest, std::move(summary));
+  PutResult result{digest, std::nullopt};
+  if (manifest.subject) result.subject = manifest.subject->digest;
+  return result;
+}
+
+void ManifestService::remove(const Context& context, const std::string& repository, const Digest& digest) {
+  if (!blobs_.statLinked(context, repository, LinkSpace::manifests, digest))
+    throw manifestUnknown(digest.toString());
+  // Every tag whose current revision is this manifest goes with it.
+  std::vector<std::string> tagNames;
+  try {
+    tagNames = tags(context, repository);
+  } catch (const errcode::Exception&) {
+  }
+  for (const auto& tagName : tagNames) {
+    try {
+      if (resolveTag(context, repository, tagName) == digest)
+        driver_.remove(context, paths::tag(repository, tagName));
+    } catch (const errcode::Exception&) {
+    } catch (const PathNotFoundError&) {
+    }
+  }
+  blobs_.unlink(context, repository, LinkSpace::manifests, digest);
+}
+
+void ManifestService::removeTag(const Context& context, const std::string& repository,
+                                const std::string& tag) {
+  try {
+    driver_.stat(context, paths::tagCurrentLink(repository, tag));
+    driver_.remove(context, paths::tag(repository, tag));
+  } catch (const PathNotFoundError&) {
+    throw manifestUnknown(tag);
+  }
+}
+
+std::vector<std::string> ManifestService::tags(const Context& context, const std::string& repository) {
+  std::vector<std::string> children;
+  try {
+    children = driver_.list(context, paths::tagsRoot(repository));
+  } catch (const PathNotFoundError&) {
+    throw errcode::Exception(errcode::NameUnknown, "", repository);
+  }
+  std::vector<std::string> names;
+  names.reserve(children.size());
+  for (const auto& child : children) names.push_back(child.substr(child.rfind('/') + 1));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void ManifestService::rememberSummary(const Digest& digest, Summary summary) {
+  std::lock_guard lock(summariesMutex_);
+  std::string key = digest.toString();
+  auto found = summaries_.find(key);
+  if (found != summaries_.end()) {
+    summaryOrder_.erase(found->second);
+    summaries_.erase(found);
+  }
+  summaryOrder_.emplace_front(key, std::move(summary));
+  summaries_[key] = summaryOrder_.begin();
+  if (summaryOrder_.size() > kMaxSummaries) {
+    summaries_.erase(summaryOrder_.back().first);
+    summaryOrder_.pop_back();
+  }
+}
+
+std::optional<ManifestService::Summary>
+ManifestService::summary(const Context& context, const std::string& repository, const Digest& digest) {
+  {
+    std::lock_guard lock(summariesMutex_);
+    auto found = summaries_.find(digest.toString());
+    if (found != summaries_.end()) return found->second->second;
+  }
+  std::string content;
+  try {
+    content = get(context, repository, digest).content;
+  } catch (const errcode::Exception&) {
+    return std::nullopt;
+  }
+  Summary result;
+  result.size = static_cast<std::int64_t>(content.size());
+  try {
+    Manifest manifest = parseManifest(content, "");
+    result.mediaType = manifest.mediaType;
+    result.artifactType = manifest.artifactType;
+    result.annotations = manifest.annotations;
+    if (manifest.subject) result.subject = manifest.subject->digest;
+  } catch (const errcode::Exception&) {
+    // Stored bytes that do not parse (e.g. schema1 written by another registry) refer to nothing.
+    result.mediaType = detectManifestMediaType(content);
+  }
+  rememberSummary(digest, result);
+  return result;
+}
+
+std::vector<ManifestDescriptor> ManifestService::referrers(const Context& context,
+                                                           const std::string& repository,
+                                                           const Digest& subject,
+                                                           const std::string& artifactType) {
+  std::vector<ManifestDescriptor> result;
+  for (const std::string algorithm : {"sha256", "sha512"}) {
+    std::vector<std::string> revisions;
+    try {
+      revisions = driver_.list(context, paths::manifestRevisionsRoot(repository) + "/" + algorithm);
+    } catch (const PathNotFoundError&) {
+      continue;
+    }
+    for (const auto& revision : revisions) {
+      context.throwIfDone();
+      auto digest = Digest::parse(algorithm + ":" + revision.substr(revision.rfind('/') + 1));
+      if (!digest) continue;
+      auto found = summary(context, repository, *digest);
+      if (!found || !found->subject || !(*found->subject == subject)) continue;
+      if (!artifactType.empty() && found->artifactType != artifactType) continue;
+      result.push_back(ManifestDescriptor{*digest, found->size, found->mediaType, false, found->artifactType,
+                                          found->annotations});
+    }
+  }
+  return result;
+}
+
+} // namespace pier

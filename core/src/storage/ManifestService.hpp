@@ -1,0 +1,82 @@
+#pragma once
+
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/BlobStore.hpp"
+#include "storage/Manifest.hpp"
+#include "storage/Reference.hpp"
+
+namespace pier {
+
+// Manifests and tags of repositories (Distribution's manifestStore and
+// tagStore): manifests are blobs linked under _manifests/revisions, tags are
+// links under _manifests/tags/<tag>/current with an index of every revision
+// the tag pointed at.
+class ManifestService {
+public:
+  explicit ManifestService(BlobStore& blobs) : blobs_(blobs), driver_(blobs.driver()) {}
+
+  struct Stored {
+    Digest digest;
+    std::string mediaType;
+    std::string content;
+  };
+
+  // The manifest's descriptor (digest, size, media type) when the repository has it.
+  std::optional<Descriptor> stat(const Context& context, const std::string& repository, const Digest& digest);
+  // MANIFEST_UNKNOWN when the repository does not have it.
+  Stored get(const Context& context, const std::string& repository, const Digest& digest);
+  // The digest a tag points at; MANIFEST_UNKNOWN when there is no such tag.
+  Digest resolveTag(const Context& context, const std::string& repository, const std::string& tag);
+
+  struct PutResult {
+    Digest digest;
+    std::optional<Digest> subject;
+  };
+  // Validates and stores a manifest and, when tag is given, points the tag at
+  // it. expectedDigest (a PUT by digest) must match the bytes. Referenced
+  // blobs and child manifests must be in the repository.
+  PutResult put(const Context& context, const std::string& repository, const std::optional<std::string>& tag,
+                const std::optional<Digest>& expectedDigest, std::string content,
+                const std::string& contentType);
+
+  // Removes the revision and every tag that points at it; MANIFEST_UNKNOWN when absent.
+  void remove(const Context& context, const std::string& repository, const Digest& digest);
+  // Removes one tag; MANIFEST_UNKNOWN when absent.
+  void removeTag(const Context& context, const std::string& repository, const std::string& tag);
+
+  // Tags in lexical order; NAME_UNKNOWN when the repository has none at all.
+  std::vector<std::string> tags(const Context& context, const std::string& repository);
+
+  // Manifests in the repository whose subject is digest, optionally only those of one artifact type.
+  std::vector<ManifestDescriptor> referrers(const Context& context, const std::string& repository,
+                                            const Digest& subject, const std::string& artifactType);
+
+private:
+  struct Summary {
+    std::string mediaType;
+    std::int64_t size = 0;
+    std::optional<Digest> subject;
+    std::string artifactType;
+    Poco::JSON::Object::Ptr annotations;
+  };
+  // Manifests are immutable by digest: what referrers need of one is kept here once read.
+  std::optional<Summary> summary(const Context& context, const std::string& repository, const Digest& digest);
+  void rememberSummary(const Digest& digest, Summary summary);
+
+  void checkReferences(const Context& context, const std::string& repository, const Manifest& manifest);
+
+  BlobStore& blobs_;
+  StorageDriver& driver_;
+
+  std::mutex summariesMutex_;
+  std::list<std::pair<std::string, Summary>> summaryOrder_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, Summary>>::iterator> summaries_;
+};
+
+} // namespace pier

@@ -1,0 +1,72 @@
+#include "storage/Paths.hpp"
+
+namespace pier::paths {
+
+std::string repositoriesRoot() {
+  return kRoot + "/repositories";
+}
+std::string repository(const std::string& name) {
+  return repositoriesRoot() + "/" + name;
+}
+std::string blobsRoot() {
+  return kRoot + "/blobs";
+}
+
+std::string blobDirectory(const Digest& digest) {
+  return blobsRoot() + "/" + digest.algorithm() + "/" + digest.hex().substr(0, 2) + "/" + digest.hex();
+}
+std::string blobData(const Digest& digest) {
+  return blobDirectory(digest) + "/data";
+}
+
+std::string layersRoot(const std::string& name) {
+  return repository(name) + "/_layers";
+}
+std::string layerLink(const std::string& name, const Digest& digest) {
+  return layersRoot(name) + "/" + digest.algorithm() + "/" + digest.hex() + "/link";
+}
+
+std::string manifestRevisionsRoot(const std::string& name) {
+  return repository(name) + "/_manifests/revisions";
+}
+std::string manifestRevision(const std::string& name, const Digest& digest) {
+  return manifestRevisionsRoot(name) + "/" + digest.algorithm() + "/" + digest.hex();
+}
+std::string manifestRevisionLink(const std::string& name, const Digest& digest) {
+  return manifestRevision(name, digest) + "/link";
+}
+
+std::string tagsRoot(const std::string& name) {
+  return repository(name) + "/_manifests/tags";
+}
+std::string tag(const std::string& name, const std::string& tagName) {
+  return tagsRoot(name) + "/" + tagName;
+}
+std::string tagCurrentLink(const std::string& name, const std::string& tagName) {
+  return tag(name, tagName) + "/current/link";
+}
+std::string tagIndexEntryLink(const std::string& name, const std::string& tagName, const Digest& digest) {
+  return tag(name, tagName) + "/index/" + digest.algorithm() + "/" + digest.hex() + "/link";
+}
+
+std::string uploadsRoot(const std::string& name) {
+  return repository(name) + "/_uploads";
+}
+std::string upload(const std::string& name, const std::string& id) {
+  return uploadsRoot(name) + "/" + id;
+}
+std::string uploadData(const std::string& name, const std::string& id) {
+  return upload(name, id) + "/data";
+}
+std::string uploadStartedAt(const std::string& name, const std::string& id) {
+  return upload(name, id) + "/startedat";
+}
+std::string uploadHashStates(const std::string& name, const std::string& id, const std::string& algorithm) {
+  return upload(name, id) + "/hashstates/" + algorithm;
+}
+std::string uploadHashState(const std::string& name, const std::string& id, const std::string& algorithm,
+                            std::int64_t offset) {
+  return uploadHashStates(name, id, algorithm) + "/" + std::to_string(offset);
+}
+
+} // namespace pier::paths

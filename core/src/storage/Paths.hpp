@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "storage/Reference.hpp"
+
+// The storage layout of the Distribution registry, so that its data is served
+// unchanged. Names, tags, digests and upload ids must be validated before they
+// reach these functions.
+namespace pier::paths {
+
+inline const std::string kRoot = "/docker/registry/v2";
+
+std::string repositoriesRoot();                  // <root>/repositories
+std::string repository(const std::string& name); // <root>/repositories/<name>
+std::string blobsRoot();                         // <root>/blobs
+std::string blobData(const Digest& digest);      // <root>/blobs/<alg>/<hex[0:2]>/<hex>/data
+std::string blobDirectory(const Digest& digest); // <root>/blobs/<alg>/<hex[0:2]>/<hex>
+std::string layerLink(const std::string& name, const Digest& digest);        // .../_layers/<alg>/<hex>/link
+std::string layersRoot(const std::string& name);                             // .../_layers
+std::string manifestRevisionsRoot(const std::string& name);                  // .../_manifests/revisions
+std::string manifestRevision(const std::string& name, const Digest& digest); // .../revisions/<alg>/<hex>
+std::string manifestRevisionLink(const std::string& name,
+                                 const Digest& digest);                      // .../revisions/<alg>/<hex>/link
+std::string tagsRoot(const std::string& name);                               // .../_manifests/tags
+std::string tag(const std::string& name, const std::string& tag);            // .../tags/<tag>
+std::string tagCurrentLink(const std::string& name, const std::string& tag); // .../tags/<tag>/current/link
+std::string tagIndexEntryLink(const std::string& name, const std::string& tag, const Digest& digest);
+std::string uploadsRoot(const std::string& name);                            // .../_uploads
+std::string upload(const std::string& name, const std::string& id);          // .../_uploads/<id>
+std::string uploadData(const std::string& name, const std::string& id);      // .../_uploads/<id>/data
+std::string uploadStartedAt(const std::string& name, const std::string& id); // .../_uploads/<id>/startedat
+std::string uploadHashStates(const std::string& name, const std::string& id, const std::string& algorithm);
+std::string uploadHashState(const std::string& name, const std::string& id, const std::string& algorithm,
+                            std::int64_t offset);
+
+} // namespace pier::paths

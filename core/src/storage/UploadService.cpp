@@ -1,0 +1,221 @@
+#include "storage/UploadService.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "errcode/ErrorCode.hpp"
+#include "storage/Paths.hpp"
+
+namespace pier {
+
+namespace {
+
+constexpr std::size_t kChunkSize = 1 << 20; // 1 MiB per read from the socket
+const std::string kCanonicalAlgorithm = "sha256";
+
+std::string newUploadId() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::uint64_t high = generator(), low = generator();
+  high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
+                static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0xffff),
+                static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xffffffffffffULL));
+  return text;
+}
+
+std::string rfc3339Now() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+errcode::Exception uploadUnknown(const std::string& id) {
+  return errcode::Exception(errcode::BlobUploadUnknown, "", id);
+}
+
+} // namespace
+
+bool UploadService::isValidId(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::mutex& UploadService::lockFor(const std::string& id) {
+  return locks_[std::hash<std::string>{}(id) % locks_.size()];
+}
+
+std::string UploadService::start(const Context& context, const std::string& repository) {
+  std::string id = newUploadId();
+  driver_.putContent(context, paths::uploadStartedAt(repository, id), rfc3339Now());
+  return id;
+}
+
+void UploadService::requireUpload(const Context& context, const std::string& repository,
+                                  const std::string& id) {
+  if (!isValidId(id)) throw uploadUnknown(id);
+  try {
+    driver_.stat(context, paths::uploadStartedAt(repository, id));
+  } catch (const PathNotFoundError&) {
+    throw uploadUnknown(id);
+  }
+}
+
+std::int64_t UploadService::size(const Context& context, const std::string& repository,
+                                 const std::string& id) {
+  std::lock_guard lock(lockFor(id));
+  requireUpload(context, repository, id);
+  auto writer = driver_.writer(context, paths::uploadData(repository, id), true);
+  std::int64_t size = writer->size();
+  writer->close();
+  return size;
+}
+
+void UploadService::discard(const Context& context, const std::string& repository,
+                            const std::string& id) noexcept {
+  try {
+    driver_.remove(context, paths::upload(repository, id));
+  } catch (const std::exception& e) {
+    context.log(LogLevel::warn, "cannot remove upload " + id + ": " + e.what());
+  }
+}
+
+std::int64_t UploadService::appendLocked(const Context& context, const std::string& repository,
+                                         const std::string& id, UploadBody* body,
+                                         std::optional<std::int64_t> expectedStart, Digester& digester) {
+  auto writer = driver_.writer(context, paths::uploadData(repository, id), true);
+  const std::int64_t offset = writer->size();
+  if (expectedStart && *expectedStart != offset) {
+    writer->close();
+    throw errcode::Exception(errcode::RangeInvalid,
+                             "chunk starts at " + std::to_string(*expectedStart) + ", the upload has " +
+                                 std::to_string(offset) + " bytes",
+                             offset);
+  }
+  if (offset > 0) {
+    std::string state;
+    try {
+      state =
+          driver_.getContent(context, paths::uploadHashState(repository, id, kCanonicalAlgorithm, offset));
+    } catch (const PathNotFoundError&) {
+    }
+    if (!digester.restoreState(state)) {
+      writer->close();
+      discard(context, repository, id);
+      throw errcode::Exception(errcode::BlobUploadInvalid, "the upload's hash state at offset " +
+                                                               std::to_string(offset) +
+                                                               " is lost; start again");
+    }
+  }
+  if (!body) return offset;
+
+  std::int64_t received = 0;
+  try {
+    std::unique_ptr<char[]> buffer(new char[kChunkSize]);
+    while (true) {
+      body->stream.read(buffer.get(), kChunkSize);
+      std::streamsize got = body->stream.gcount();
+      if (got > 0) {
+        digester.update(buffer.get(), static_cast<std::size_t>(got));
+        writer->write(buffer.get(), static_cast<std::size_t>(got));
+        received += got;
+      }
+      if (!body->stream) break;
+      context.throwIfDone();
+    }
+    if (body->stream.bad()) throw std::runtime_error("reading the request body failed");
+    if (body->contentLength && received != *body->contentLength)
+      throw std::runtime_error("the client sent " + std::to_string(received) + " of " +
+                               std::to_string(*body->contentLength) + " bytes");
+  } catch (const std::exception& e) {
+    // Half a chunk cannot be told from a whole one later: drop the upload.
+    try {
+      writer->cancel(context);
+    } catch (...) {
+    }
+    discard(context, repository, id);
+    throw errcode::Exception(errcode::BlobUploadInvalid, std::string("upload aborted: ") + e.what(), id);
+  }
+  writer->close();
+  const std::int64_t size = offset + received;
+  if (received > 0) {
+    driver_.putContent(context, paths::uploadHashState(repository, id, kCanonicalAlgorithm, size),
+                       digester.saveState());
+    if (offset > 0) {
+      try {
+        driver_.remove(context, paths::uploadHashState(repository, id, kCanonicalAlgorithm, offset));
+      } catch (const PathNotFoundError&) {
+      }
+    }
+  }
+  return size;
+}
+
+std::int64_t UploadService::append(const Context& context, const std::string& repository,
+                                   const std::string& id, UploadBody body,
+                                   std::optional<std::int64_t> expectedStart) {
+  std::lock_guard lock(lockFor(id));
+  requireUpload(context, repository, id);
+  Digester digester(kCanonicalAlgorithm);
+  return appendLocked(context, repository, id, &body, expectedStart, digester);
+}
+
+Descriptor UploadService::finish(const Context& context, const std::string& repository, const std::string& id,
+                                 const Digest& expected, UploadBody* lastChunk) {
+  std::lock_guard lock(lockFor(id));
+  requireUpload(context, repository, id);
+  Digester digester(kCanonicalAlgorithm);
+  const std::int64_t size = appendLocked(context, repository, id, lastChunk, std::nullopt, digester);
+
+  const std::string dataPath = paths::uploadData(repository, id);
+  {
+    auto writer = driver_.writer(context, dataPath, true);
+    writer->commit(context);
+  }
+  Digest actual = digester.digest();
+  if (expected.algorithm() != kCanonicalAlgorithm) {
+    // Only the canonical digest is kept while streaming; another is computed once, here.
+    Digester other(expected.algorithm());
+    auto reader = driver_.reader(context, dataPath, 0);
+    std::unique_ptr<char[]> buffer(new char[kChunkSize]);
+    while (std::size_t got = reader->read(buffer.get(), kChunkSize)) other.update(buffer.get(), got);
+    actual = other.digest();
+  }
+  if (!(actual == expected)) {
+    discard(context, repository, id);
+    throw errcode::Exception(errcode::DigestInvalid,
+                             "the upload's digest is " + actual.toString() + ", not " + expected.toString(),
+                             expected.toString());
+  }
+
+  Descriptor descriptor{expected.toString(), size, "application/octet-stream"};
+  if (blobs_.stat(context, expected)) {
+    // Content-addressed: the blob is there already; this copy is not needed.
+  } else {
+    driver_.move(context, dataPath, paths::blobData(expected));
+    blobs_.remember(context, descriptor);
+  }
+  blobs_.link(context, repository, LinkSpace::layers, descriptor);
+  discard(context, repository, id);
+  return descriptor;
+}
+
+void UploadService::cancel(const Context& context, const std::string& repository, const std::string& id) {
+  std::lock_guard lock(lockFor(id));
+  requireUpload(context, repository, id);
+  discard(context, repository, id);
+}
+
+} // namespace pier

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pier/context.hpp"
+
+namespace pier {
+
+// What a request wants to do: resource type ("repository", "registry"),
+// resource name ("library/alpine", "catalog") and action ("pull", "push",
+// "delete", "*").
+struct Access {
+  std::string type;
+  std::string name;
+  std::string action;
+};
+
+// The parts of an HTTP request an access controller may look at.
+struct AuthRequest {
+  std::string method;
+  std::string uri;
+  std::string remoteAddress;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first header of that name (case-insensitive), or "".
+  std::string header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+      if (key.size() == name.size()) {
+        bool same = true;
+        for (std::size_t i = 0; i < key.size() && same; ++i) same = (key[i] | 0x20) == (name[i] | 0x20);
+        if (same) return value;
+      }
+    }
+    return {};
+  }
+};
+
+struct AuthResult {
+  bool granted = false;
+  std::string user; // who was granted, when known
+  // When not granted: the registered error code (UNAUTHORIZED or DENIED),
+  // a message, and headers such as WWW-Authenticate to send with it.
+  std::string errorCode = "UNAUTHORIZED";
+  std::string message;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class PIER_SDK_API AccessController {
+public:
+  virtual ~AccessController() = default;
+  // Grants the request all of `wanted` or challenges it. An empty `wanted`
+  // is a request for the base endpoint (/v2/).
+  virtual AuthResult authorize(const Context& context, const AuthRequest& request,
+                               const std::vector<Access>& wanted) = 0;
+};
+
+} // namespace pier

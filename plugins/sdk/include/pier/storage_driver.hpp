@@ -1,0 +1,135 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pier/context.hpp"
+
+namespace pier {
+
+struct FileInfo {
+  std::string path;
+  std::int64_t size = 0; // 0 for directories
+  std::chrono::system_clock::time_point modTime;
+  bool isDirectory = false;
+};
+
+// Reads a file from the offset it was opened at.
+class PIER_SDK_API FileReader {
+public:
+  virtual ~FileReader() = default;
+  // Reads up to `size` bytes into `buffer`; returns 0 only at the end of the file.
+  virtual std::size_t read(char* buffer, std::size_t size) = 0;
+  // A descriptor of the open file positioned at the reader's offset, so the
+  // server can sendfile(2) it without copying; -1 when the driver has none.
+  virtual int fileDescriptor() const { return -1; }
+};
+
+// Writes a file that becomes visible at its path only on commit(). Until then
+// the content may be resumed by opening a writer with append = true.
+class PIER_SDK_API FileWriter {
+public:
+  virtual ~FileWriter() = default;
+  virtual void write(const char* data, std::size_t size) = 0;
+  // Bytes written so far, including those of earlier writers this one appends to.
+  virtual std::int64_t size() const = 0;
+  // Releases the writer; written content stays for a later append.
+  virtual void close() = 0;
+  // Discards everything written, including earlier appended-to content.
+  virtual void cancel(const Context& context) = 0;
+  // Makes the content visible at the path, atomically: readers see the old
+  // content or the whole new content, never a part.
+  virtual void commit(const Context& context) = 0;
+};
+
+enum class WalkControl { proceed, skipDirectory, stop };
+using WalkFunction = std::function<WalkControl(const FileInfo&)>;
+
+// A storage driver knows only paths and bytes (Distribution's storagedriver).
+// Paths are absolute, '/'-separated, of segments [A-Za-z0-9._-]+ that are not
+// "." or ".."; every other path is refused with InvalidPathError (see
+// checkPath). Missing paths raise PathNotFoundError.
+class PIER_SDK_API StorageDriver {
+public:
+  virtual ~StorageDriver() = default;
+
+  virtual std::string name() const = 0;
+
+  virtual std::string getContent(const Context& context, const std::string& path) = 0;
+  // Stores content at path, replacing what was there, atomically.
+  virtual void putContent(const Context& context, const std::string& path, std::string_view content) = 0;
+
+  virtual std::unique_ptr<FileReader> reader(const Context& context, const std::string& path,
+                                             std::int64_t offset) = 0;
+  // append = false starts new content; append = true resumes uncommitted content
+  // written earlier at this path (or starts new content when there is none).
+  virtual std::unique_ptr<FileWriter> writer(const Context& context, const std::string& path,
+                                             bool append) = 0;
+
+  virtual FileInfo stat(const Context& context, const std::string& path) = 0;
+  // Full paths of the direct children of a directory, in lexical order.
+  virtual std::vector<std::string> list(const Context& context, const std::string& path) = 0;
+  // Moves a file, replacing the destination if it exists.
+  virtual void move(const Context& context, const std::string& source, const std::string& destination) = 0;
+  // Deletes a file or a directory with everything below it.
+  virtual void remove(const Context& context, const std::string& path) = 0;
+
+  // A URL the client may fetch the content from directly, or nothing.
+  virtual std::optional<std::string> redirectURL(const Context& /*context*/, const std::string& /*method*/,
+                                                 const std::string& /*path*/) {
+    return std::nullopt;
+  }
+
+  // Visits everything below path depth first, in lexical order.
+  virtual void walk(const Context& context, const std::string& path, const WalkFunction& visit) {
+    walkChildren(context, path, visit);
+  }
+
+protected:
+  // Generic walk on list() and stat(); returns false when the visit asked to stop.
+  bool walkChildren(const Context& context, const std::string& path, const WalkFunction& visit) {
+    for (const auto& child : list(context, path)) {
+      context.throwIfDone();
+      FileInfo info = stat(context, child);
+      WalkControl control = visit(info);
+      if (control == WalkControl::stop) return false;
+      if (info.isDirectory && control != WalkControl::skipDirectory && !walkChildren(context, child, visit))
+        return false;
+    }
+    return true;
+  }
+};
+
+// True for "/" and for paths of valid segments. Drivers call checkPath on every
+// path they are given, before it touches storage.
+inline bool isValidPath(std::string_view path) {
+  if (path == "/") return true;
+  if (path.empty() || path.front() != '/' || path.back() == '/') return false;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view segment = path.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    for (char c : segment) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                c == '_' || c == '-';
+      if (!ok) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+inline void checkPath(std::string_view path) {
+  if (!isValidPath(path)) throw InvalidPathError(std::string(path));
+}
+
+} // namespace pier

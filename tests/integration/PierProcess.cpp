@@ -1,0 +1,202 @@
+#include "PierProcess.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+extern char** environ;
+
+namespace pier::test {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "pier-test-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void writeFile(const std::filesystem::path& file, const std::string& content) {
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::binary);
+  out << content;
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::string readFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+namespace {
+
+// Starts pier with its output going to outputFile; returns the PID.
+pid_t spawnPier(const std::vector<std::string>& arguments, const std::map<std::string, std::string>& env,
+                const std::filesystem::path& workingDirectory, const std::filesystem::path& outputFile) {
+  std::vector<std::string> args{PIER_TEST_BINARY};
+  args.insert(args.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  std::vector<std::string> environment;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    if (entry.rfind("REGISTRY_", 0) == 0) continue; // only what the test sets
+    environment.push_back(entry);
+  }
+  for (const auto& [key, value] : env) environment.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, outputFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  std::string cwd =
+      workingDirectory.empty() ? std::filesystem::current_path().string() : workingDirectory.string();
+  // posix_spawn_file_actions_addchdir_np is a GNU extension in glibc 2.29+.
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error(std::string("cannot start pier: ") + std::strerror(rc));
+  return pid;
+}
+
+// Waits for the process until the limit; kills it after. Returns its exit code or -1.
+int waitFor(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (true) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (done < 0) return -1;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+} // namespace
+
+CommandResult runPier(const std::vector<std::string>& arguments,
+                      const std::map<std::string, std::string>& env,
+                      const std::filesystem::path& workingDirectory, std::chrono::seconds limit) {
+  TempDir scratch;
+  auto output = scratch / "output.log";
+  pid_t pid = spawnPier(arguments, env, workingDirectory, output);
+  CommandResult result;
+  result.exitCode = waitFor(pid, limit);
+  result.output = readFile(output);
+  return result;
+}
+
+std::string filesystemConfig(const std::filesystem::path& root, const std::string& extra) {
+  return "version: 0.1\n"
+         "log:\n  level: info\n"
+         "storage:\n  filesystem:\n    rootdirectory: " +
+         root.string() +
+         "\n  cache:\n    blobdescriptor: inmemory\n  delete:\n    enabled: true\n"
+         "http:\n  addr: 127.0.0.1:0\n" +
+         extra;
+}
+
+PierServer::PierServer(const std::string& configYaml, const std::map<std::string, std::string>& env) {
+  std::vector<std::string> arguments{"serve"};
+  if (!configYaml.empty()) {
+    writeFile(dir_ / "config.yml", configYaml);
+    arguments.push_back((dir_ / "config.yml").string());
+  }
+  pid_ = spawnPier(arguments, env, dir_.path(), dir_ / "server.log");
+  static const std::regex listening(R"(msg=listening addr=[^ ]*:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch match;
+    std::string text = log();
+    if (std::regex_search(text, match, listening)) {
+      port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("pier exited before listening:\n" + text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop(SIGKILL);
+  throw std::runtime_error("pier did not start listening within 20 s:\n" + log());
+}
+
+PierServer::~PierServer() {
+  if (pid_ > 0) stop(SIGTERM);
+}
+
+std::string PierServer::log() const {
+  return readFile(dir_ / "server.log");
+}
+
+int PierServer::stop(int signal) {
+  if (pid_ <= 0) return exitCode_;
+  kill(pid_, signal);
+  exitCode_ = waitFor(pid_, std::chrono::seconds(10));
+  pid_ = -1;
+  return exitCode_;
+}
+
+std::string HttpResponse::header(const std::string& name) const {
+  std::string key = name;
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto found = headers.find(key);
+  return found == headers.end() ? std::string() : found->second;
+}
+
+HttpResponse httpRequest(std::uint16_t port, const std::string& method, const std::string& target,
+                         const std::string& body, const std::map<std::string, std::string>& headers) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", port);
+  session.setTimeout(Poco::Timespan(30, 0));
+  Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
+  for (const auto& [name, value] : headers) request.set(name, value);
+  if (!body.empty() || method == "PUT" || method == "POST" || method == "PATCH")
+    request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  session.sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  HttpResponse result;
+  result.status = static_cast<int>(response.getStatus());
+  for (const auto& [name, value] : response) {
+    std::string key = name;
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    result.headers[key] = value;
+  }
+  if (method != "HEAD") Poco::StreamCopier::copyToString(in, result.body);
+  return result;
+}
+
+} // namespace pier::test

@@ -1,0 +1,84 @@
+#pragma once
+
+// Runs the real `pier` executable for integration tests: as a one-shot
+// command, or as a server on an ephemeral 127.0.0.1 port with a temporary
+// root, stopped by its PID when the test ends.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace pier::test {
+
+// A fresh temporary directory, removed with everything in it on destruction.
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+  std::filesystem::path path_;
+};
+
+void writeFile(const std::filesystem::path& file, const std::string& content);
+std::string readFile(const std::filesystem::path& file);
+
+struct CommandResult {
+  int exitCode = -1;  // -1 when it had to be killed
+  std::string output; // stdout and stderr together
+};
+
+// Runs pier with arguments and extra environment, waiting at most `limit`.
+CommandResult runPier(const std::vector<std::string>& arguments,
+                      const std::map<std::string, std::string>& env = {},
+                      const std::filesystem::path& workingDirectory = {},
+                      std::chrono::seconds limit = std::chrono::seconds(30));
+
+// A config for a server on 127.0.0.1:0 with filesystem storage under root;
+// `extra` is appended (YAML at the top level).
+std::string filesystemConfig(const std::filesystem::path& root, const std::string& extra = {});
+
+class PierServer {
+public:
+  // Starts `pier serve <dir>/config.yml` (or the embedded default when
+  // configYaml is empty) and waits until it logs the address it listens on.
+  explicit PierServer(const std::string& configYaml, const std::map<std::string, std::string>& env = {});
+  ~PierServer();
+  PierServer(const PierServer&) = delete;
+  PierServer& operator=(const PierServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const TempDir& dir() const { return dir_; }
+  std::string log() const; // what the server printed so far
+
+  // Sends a signal and waits (bounded) for the exit; returns the exit code, -1 if it had to be killed.
+  int stop(int signal);
+
+private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  int exitCode_ = -1;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers; // names lowercased
+  std::string body;
+  std::string header(const std::string& name) const;
+};
+
+// One HTTP/1.1 request to 127.0.0.1:port.
+HttpResponse httpRequest(std::uint16_t port, const std::string& method, const std::string& target,
+                         const std::string& body = {},
+                         const std::map<std::string, std::string>& headers = {});
+
+} // namespace pier::test

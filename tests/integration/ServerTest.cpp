@@ -1,0 +1,144 @@
+// The server over real HTTP: base endpoint, errors, health, logging, signals.
+#include <csignal>
+#include <regex>
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include "PierProcess.hpp"
+
+namespace pier::test {
+namespace {
+
+Poco::JSON::Object::Ptr parseJson(const std::string& text) {
+  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+// Asserts the Distribution error body: {"errors":[{"code": code, "message": ...}]}.
+void expectError(const HttpResponse& response, int status, const std::string& code) {
+  EXPECT_EQ(response.status, status);
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  auto errors = parseJson(response.body)->getArray("errors");
+  ASSERT_TRUE(errors);
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_EQ(errors->getObject(0)->getValue<std::string>("code"), code);
+  EXPECT_FALSE(errors->getObject(0)->getValue<std::string>("message").empty());
+}
+
+class ServerTest : public ::testing::Test {
+protected:
+  TempDir root;
+  PierServer server{filesystemConfig(root.path())};
+};
+
+TEST_F(ServerTest, BaseEndpointAnswersEmptyObjectWithApiVersion) {
+  auto response = httpRequest(server.port(), "GET", "/v2/");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "{}");
+  EXPECT_EQ(response.header("Content-Type"), "application/json");
+  EXPECT_EQ(response.header("Docker-Distribution-API-Version"), "registry/2.0");
+
+  auto head = httpRequest(server.port(), "HEAD", "/v2/");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("Docker-Distribution-API-Version"), "registry/2.0");
+  EXPECT_EQ(head.header("Content-Length"), "2");
+}
+
+TEST_F(ServerTest, UnknownPathIsNotFoundWithErrorJson) {
+  for (const char* path : {"/", "/v1/", "/nothing/here", "/v2/../etc/passwd", "/debug/nothing"}) {
+    SCOPED_TRACE(path);
+    auto response = httpRequest(server.port(), "GET", path);
+    expectError(response, 404, "NOT_FOUND");
+    EXPECT_EQ(response.header("Docker-Distribution-API-Version"), "registry/2.0");
+  }
+}
+
+TEST_F(ServerTest, UnsupportedMethodOnBaseIs405) {
+  expectError(httpRequest(server.port(), "POST", "/v2/", "x"), 405, "UNSUPPORTED");
+  expectError(httpRequest(server.port(), "DELETE", "/v2/"), 405, "UNSUPPORTED");
+}
+
+TEST_F(ServerTest, HealthIsOkWhileTheDriverAnswers) {
+  auto response = httpRequest(server.port(), "GET", "/debug/health");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "{}");
+}
+
+TEST_F(ServerTest, LogsOneStructuredLinePerRequest) {
+  httpRequest(server.port(), "GET", "/v2/");
+  httpRequest(server.port(), "GET", "/missing");
+  std::string log = server.log();
+  std::regex ok(
+      R"(msg=request method=GET path=/v2/ status=200 bytes=2 duration_ms=[0-9.]+ request_id=[0-9a-f-]{36} )");
+  std::regex missing(
+      R"(msg=request method=GET path=/missing status=404 bytes=\d+ duration_ms=[0-9.]+ request_id=[0-9a-f-]{36} )");
+  EXPECT_TRUE(std::regex_search(log, ok)) << log;
+  EXPECT_TRUE(std::regex_search(log, missing)) << log;
+}
+
+TEST_F(ServerTest, KeepAliveConnectionServesManyRequests) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", server.port());
+  session.setKeepAlive(true);
+  for (int i = 0; i < 20; ++i) {
+    Poco::Net::HTTPRequest request("GET", "/v2/", Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setKeepAlive(true);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::string body;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+    ASSERT_EQ(response.getStatus(), 200);
+    ASSERT_EQ(body, "{}");
+  }
+}
+
+TEST_F(ServerTest, ConfiguredHeadersAreOnEveryResponse) {
+  TempDir other;
+  PierServer withHeaders(
+      filesystemConfig(other.path(), "  headers:\n    X-Content-Type-Options: [nosniff]\n"));
+  EXPECT_EQ(httpRequest(withHeaders.port(), "GET", "/v2/").header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(httpRequest(withHeaders.port(), "GET", "/nope").header("X-Content-Type-Options"), "nosniff");
+}
+
+TEST(ServerSignals, SigtermStopsCleanly) {
+  TempDir root;
+  PierServer server(filesystemConfig(root.path()));
+  ASSERT_EQ(httpRequest(server.port(), "GET", "/v2/").status, 200);
+  EXPECT_EQ(server.stop(SIGTERM), 0);
+  EXPECT_NE(server.log().find("msg=stopped"), std::string::npos) << server.log();
+}
+
+TEST(ServerSignals, SigintStopsCleanly) {
+  TempDir root;
+  PierServer server(filesystemConfig(root.path()));
+  EXPECT_EQ(server.stop(SIGINT), 0);
+  EXPECT_NE(server.log().find("signal=SIGINT"), std::string::npos) << server.log();
+}
+
+TEST(ServerDefaults, EmbeddedDefaultServesFilesystemUnderDataWithEnvironmentOverride) {
+  // No config file: the embedded conf/config.yml, with the port moved off 5000.
+  PierServer server("", {{"REGISTRY_HTTP_ADDR", "127.0.0.1:0"}});
+  EXPECT_EQ(httpRequest(server.port(), "GET", "/v2/").status, 200);
+  std::string log = server.log();
+  EXPECT_NE(log.find("storage=filesystem"), std::string::npos) << log;
+  EXPECT_EQ(httpRequest(server.port(), "GET", "/v2/").header("X-Content-Type-Options"), "nosniff");
+}
+
+TEST(ServerDefaults, EnvironmentOverridesTheConfigFile) {
+  TempDir root;
+  // The file asks for an address that cannot be bound; the environment wins.
+  std::string config =
+      std::regex_replace(filesystemConfig(root.path()), std::regex("127.0.0.1:0"), "127.0.0.1:notaport");
+  PierServer server(config, {{"REGISTRY_HTTP_ADDR", "127.0.0.1:0"}, {"REGISTRY_STORAGE", "inmemory"}});
+  EXPECT_EQ(httpRequest(server.port(), "GET", "/v2/").status, 200);
+  EXPECT_NE(server.log().find("storage=inmemory"), std::string::npos) << server.log();
+}
+
+} // namespace
+} // namespace pier::test
