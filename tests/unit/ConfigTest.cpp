@@ -1,7 +1,6 @@
 #include "config/Config.hpp"
 
 #include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -219,6 +218,18 @@ TEST(ConfigYaml, SyntaxErrorNamesSourceAndLine) {
   EXPECT_STARTS_WITH(message, "test.yml, line 4");
 }
 
+TEST(ConfigYaml, StreamStartingWithACommaIsASyntaxError) {
+  // yaml-cpp 0.7's LoadAll loops forever, allocating, on this (jbeder/yaml-cpp#1040).
+  EXPECT_STARTS_WITH(errorOf(",\nversion: 0.1\n"), "test.yml, line 1");
+  EXPECT_STARTS_WITH(errorOf("version: 0.1\n,\n"), "test.yml, line 2");
+}
+
+TEST(ConfigYaml, Tags) {
+  EXPECT_STARTS_WITH(errorOf(kMinimal + "http:\n  addr: !custom x\n"), "http.addr: unsupported YAML tag");
+  EXPECT_STARTS_WITH(errorOf(kMinimal + "http:\n  threads: !!int many\n"), "http.threads: ");
+  EXPECT_EQ(parse(kMinimal + "http:\n  threads: !!int 4\n").http.threads, 4);
+}
+
 TEST(ConfigYaml, DuplicateKeyIsAnError) {
   std::string message = errorOf(kMinimal + "http:\n  addr: :1\n  addr: :2\n");
   EXPECT_STARTS_WITH(message, "http.addr: duplicate key");
@@ -304,6 +315,13 @@ TEST(ConfigEnvironment, AuthChoosesTheController) {
   EXPECT_EQ(config.auth->parameters->getValue<std::string>("path"), "/etc/htpasswd");
   EXPECT_EQ(config.auth->parameters->getValue<std::string>("realm"), "basic-realm");
   EXPECT_FALSE(config.document->getObject("auth")->has("silly"));
+}
+
+TEST(ConfigEnvironment, EmptyAuthRemovesTheController) {
+  Config config = parse(kMinimal + "auth:\n  silly:\n    realm: r\n", {{"REGISTRY_AUTH", ""}});
+  EXPECT_FALSE(config.auth.has_value());
+  EXPECT_STARTS_WITH(errorOf(kMinimal, {{"REGISTRY_STORAGE", ""}}), "REGISTRY_STORAGE: ");
+  EXPECT_STARTS_WITH(errorOf(kMinimal, {{"REGISTRY_STORAGE", "cache"}}), "REGISTRY_STORAGE: ");
 }
 
 TEST(ConfigEnvironment, SegmentsMatchKeysCaseInsensitively) {

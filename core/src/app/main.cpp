@@ -46,6 +46,8 @@ int serve(int argc, char** argv) {
 
   pier::Config config = loadConfig(argc, argv);
   auto logger = makeLogger(config);
+  for (const auto& warning : config.warnings)
+    logger->write(pier::LogLevel::warn, "configuration", {{"warning", warning}});
   pier::App app(std::move(config), *logger);
   pier::HttpServer server(app);
   server.start();

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include <Poco/JSON/Array.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/ConfigSchema.hpp"
@@ -55,6 +56,12 @@ std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
+}
+
+std::string trim(const std::string& text) {
+  std::size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return {};
+  return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
 bool equalsIgnoringCase(const std::string& a, const std::string& b) {
@@ -202,24 +209,61 @@ private:
   std::size_t nodes_ = 0;
 };
 
+// Records where each YAML document of a stream starts; builds nothing.
+class DocumentStarts : public YAML::EventHandler {
+public:
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> marks;
+};
+
+[[noreturn]] void invalidYaml(const std::string& source, const YAML::Mark& mark, const std::string& message) {
+  throw ConfigError(source + ", line " + std::to_string(mark.line + 1) + ", column " +
+                    std::to_string(mark.column + 1) + ": invalid YAML: " + message);
+}
+
+// How many documents `yaml` holds. Not YAML::LoadAll: yaml-cpp 0.7 loops
+// forever, allocating, on some invalid input (a stream starting with ",",
+// jbeder/yaml-cpp#1040); a parser that stops advancing is a syntax error here.
+std::size_t countDocuments(const std::string& yaml, const std::string& source) {
+  std::istringstream stream(yaml);
+  YAML::Parser parser(stream);
+  DocumentStarts starts;
+  while (parser.HandleNextDocument(starts)) {
+    std::size_t count = starts.marks.size();
+    if (count >= 2 && starts.marks[count - 1].pos == starts.marks[count - 2].pos)
+      invalidYaml(source, starts.marks.back(), "unexpected character");
+    if (count > 1) return count;
+  }
+  return starts.marks.size();
+}
+
 Object::Ptr parseYamlDocument(const std::string& yaml, const std::string& source) {
-  std::vector<YAML::Node> documents;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(yaml);
+    if (countDocuments(yaml, source) > 1)
+      throw ConfigError(source + ": holds more than one YAML document; a configuration is one document");
+    document = YAML::Load(yaml);
   } catch (const YAML::ParserException& e) {
-    throw ConfigError(source + ", line " + std::to_string(e.mark.line + 1) + ", column " +
-                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+    invalidYaml(source, e.mark, e.msg);
   } catch (const YAML::Exception& e) {
     throw ConfigError(source + ": invalid YAML: " + e.msg);
   }
-  if (documents.size() > 1)
-    throw ConfigError(source + ": holds " + std::to_string(documents.size()) +
-                      " YAML documents; a configuration is one document");
-  if (documents.empty() || documents[0].IsNull()) return newObject();
-  if (!documents[0].IsMap()) throw ConfigError(source + ": the configuration must be a YAML map of sections");
+  if (document.IsNull()) return newObject();
+  if (!document.IsMap()) throw ConfigError(source + ": the configuration must be a YAML map of sections");
   YamlConverter converter(source);
   try {
-    return converter.convert(documents[0], &configschema::registrySchema(), "").extract<Object::Ptr>();
+    return converter.convert(document, &configschema::registrySchema(), "").extract<Object::Ptr>();
   } catch (const YAML::Exception& e) {
     throw ConfigError(source + ": invalid YAML: " + e.msg);
   }
@@ -353,7 +397,10 @@ private:
     try {
       YAML::Node node = YAML::Load(text);
       YamlConverter converter(variable_);
-      return converter.convert(node, schema, path);
+      Var parsed = converter.convert(node, schema, path);
+      // Text yaml-cpp reads as nothing (",") is kept for validation to judge.
+      if (parsed.isEmpty() && !resolvePlainScalar(trim(text)).isEmpty()) return text;
+      return parsed;
     } catch (const YAML::Exception&) {
       return text; // not YAML: the text itself, which validation judges
     }
@@ -367,9 +414,7 @@ private:
     Var current = descendInto(parent.get(key), &schema, path);
     Object::Ptr sectionPtr = current.extract<Object::Ptr>();
     Object& section = *sectionPtr;
-    std::string name = text;
-    name.erase(0, name.find_first_not_of(" \t"));
-    name.erase(name.find_last_not_of(" \t") + 1);
+    std::string name = trim(text);
     if (name.empty() && schema.pluginRequired)
       throw ConfigError(variable_ + ": must name a " + schema.pluginKind);
     if (schema.field(name) != nullptr)

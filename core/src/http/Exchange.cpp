@@ -47,7 +47,7 @@ std::optional<std::int64_t> Exchange::contentLength() const {
 void Exchange::begin(int status) {
   responded_ = true;
   status_ = status;
-  response_.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response_.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
 }
 
 void Exchange::send(int status, std::string_view body, std::string_view contentType) {

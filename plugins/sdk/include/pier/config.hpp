@@ -36,7 +36,9 @@ inline std::int64_t getInt(const Poco::JSON::Object& params, const std::string& 
                            const std::string& prefix, std::int64_t fallback) {
   if (!params.has(key) || params.isNull(key)) return fallback;
   Poco::Dynamic::Var value = params.get(key);
-  if (!value.isInteger()) throw ConfigError(keyPath(prefix, key) + ": must be an integer");
+  // A Var holding a bool also reports isInteger(): refuse it first.
+  if (value.isBoolean() || !value.isInteger())
+    throw ConfigError(keyPath(prefix, key) + ": must be an integer");
   return value.convert<std::int64_t>();
 }
 
@@ -89,7 +91,7 @@ inline std::chrono::milliseconds getDuration(const Poco::JSON::Object& params, c
                                              const std::string& prefix, std::chrono::milliseconds fallback) {
   if (!params.has(key) || params.isNull(key)) return fallback;
   Poco::Dynamic::Var value = params.get(key);
-  if (value.isInteger()) return std::chrono::seconds(value.convert<std::int64_t>());
+  if (value.isInteger() && !value.isBoolean()) return std::chrono::seconds(value.convert<std::int64_t>());
   if (!value.isString()) throw ConfigError(keyPath(prefix, key) + ": must be a duration such as \"10s\"");
   try {
     return parseDuration(value.extract<std::string>());
