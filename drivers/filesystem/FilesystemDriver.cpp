@@ -332,12 +332,46 @@ public:
     // (now unlinked) file and cannot commit over the new content.
     if (!append && ::unlink(partial.c_str()) != 0 && errno != ENOENT)
       fail("cannot discard uncommitted content of", path, errno);
+    if (append) continueCommitted(path, finalPath, directory, partial);
     Descriptor fd(openFile(partial, O_WRONLY | O_CREAT, 0666));
     if (!fd) fail("cannot open writer for", path, errno);
     off_t size = ::lseek(fd.get(), 0, SEEK_END);
     if (size < 0) fail("cannot seek in", path, errno);
     return std::make_unique<FilesystemWriter>(std::move(fd), path, std::move(partial), std::move(finalPath),
                                               static_cast<std::int64_t>(size));
+  }
+
+  // An append with no uncommitted content continues the committed file (as
+  // an upload that another registry started): its bytes become the partial
+  // content, copied under a temporary name first so a crash never leaves a
+  // half copy; the committed file stays in place until commit.
+  void continueCommitted(const std::string& path, const std::string& finalPath, const std::string& directory,
+                         const std::string& partial) {
+    struct stat st {};
+    if (::stat(partial.c_str(), &st) == 0 || ::stat(finalPath.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      return;
+    Descriptor source(openFile(finalPath, O_RDONLY));
+    if (!source) fail("cannot open", path, errno);
+    std::string temporary = childPath(directory, std::string(kTemporaryPrefix) + std::string(baseName(path)) +
+                                                     "." + randomSuffix());
+    Descriptor target(openFile(temporary, O_WRONLY | O_CREAT | O_EXCL, 0666));
+    if (!target) fail("cannot create", temporary, errno);
+    try {
+      off_t left = st.st_size;
+      while (left > 0) {
+        ssize_t copied = ::copy_file_range(source.get(), nullptr, target.get(), nullptr,
+                                           static_cast<std::size_t>(left), 0);
+        if (copied < 0 && errno == EINTR) continue;
+        if (copied <= 0) fail("cannot copy", path, copied < 0 ? errno : EIO);
+        left -= copied;
+      }
+      syncFile(target.get(), path);
+      target.reset();
+      if (::rename(temporary.c_str(), partial.c_str()) != 0) fail("cannot resume", path, errno);
+    } catch (...) {
+      ::unlink(temporary.c_str());
+      throw;
+    }
   }
 
   FileInfo stat(const Context& /*context*/, const std::string& path) override {

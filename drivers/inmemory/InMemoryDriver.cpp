@@ -252,7 +252,13 @@ public:
     makeParents(*state_, path);
     Pending& entry = state_->pending[path];
     std::string data;
-    if (append && entry.parked) data = std::move(*entry.parked);
+    if (append && entry.parked)
+      data = std::move(*entry.parked);
+    else if (append) {
+      // No uncommitted content: continue the committed file, if there is one.
+      const Node* node = find(*state_, path);
+      if (node != nullptr && !node->directory) data = *node->content;
+    }
     entry.parked.reset();
     entry.generation = ++state_->nextGeneration;
     return std::make_unique<InMemoryWriter>(state_, path, entry.generation, std::move(data));

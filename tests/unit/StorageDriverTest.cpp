@@ -382,10 +382,12 @@ TEST_P(StorageDriverTest, WriterWithoutAppendDiscardsUncommittedContent) {
   writer->commit(context_);
   EXPECT_EQ(driver_->getContent(context_, "/u/data"), "new");
 
-  // Committed content is not uncommitted content: appending starts anew.
+  // With nothing uncommitted, appending continues the committed content,
+  // which stays readable as it was until the commit.
   writer = driver_->writer(context_, "/u/data", true);
-  EXPECT_EQ(writer->size(), 0);
-  writer->write("newer", 5);
+  EXPECT_EQ(writer->size(), 3);
+  writer->write("er", 2);
+  EXPECT_EQ(driver_->getContent(context_, "/u/data"), "new");
   writer->commit(context_);
   EXPECT_EQ(driver_->getContent(context_, "/u/data"), "newer");
 }

@@ -45,6 +45,18 @@ std::optional<std::int64_t> Exchange::contentLength() const {
 }
 
 void Exchange::begin(int status) {
+  // A request body the handler did not read to its end would be parsed as
+  // the next request on a kept-alive connection: close the connection instead.
+  bool hasBody = request_.getChunkedTransferEncoding() ||
+                 (request_.hasContentLength() && request_.getContentLength64() > 0);
+  if (hasBody) {
+    bool consumed = false;
+    try {
+      consumed = request_.stream().peek() == std::char_traits<char>::eof();
+    } catch (const std::exception&) {
+    }
+    if (!consumed) response_.setKeepAlive(false);
+  }
   responded_ = true;
   status_ = status;
   response_.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));

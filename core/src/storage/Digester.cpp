@@ -1,5 +1,6 @@
 #include "storage/Digester.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -32,6 +33,31 @@ bool deserialize(const std::string& algorithm, std::string_view state, Context& 
   if (state.size() != header.size() + sizeof(Context) || state.substr(0, header.size()) != header)
     return false;
   std::memcpy(&context, state.data() + header.size(), sizeof(Context));
+  return true;
+}
+
+// Distribution (Go's crypto/sha256) saves a sha256 state as "sha\x03", the
+// eight state words big-endian, the 64-byte block buffer and the message
+// length in bytes, big-endian: 108 bytes. Reading it lets Pier finish an
+// upload that Distribution started.
+bool importGoSha256State(std::string_view state, SHA256_CTX& context) {
+  constexpr std::size_t kSize = 4 + 32 + 64 + 8;
+  if (state.size() != kSize || state.substr(0, 4) != std::string_view("sha\x03", 4)) return false;
+  auto bigEndian = [&](std::size_t offset, int bytes) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(state[offset + i]);
+    return value;
+  };
+  SHA256_CTX imported{};
+  SHA256_Init(&imported);
+  for (int i = 0; i < 8; ++i) imported.h[i] = static_cast<SHA_LONG>(bigEndian(4 + 4 * i, 4));
+  std::uint64_t length = bigEndian(100, 8);
+  std::size_t buffered = static_cast<std::size_t>(length % 64);
+  std::memcpy(imported.data, state.data() + 36, buffered);
+  imported.num = static_cast<unsigned int>(buffered);
+  imported.Nl = static_cast<SHA_LONG>((length << 3) & 0xffffffffULL);
+  imported.Nh = static_cast<SHA_LONG>(length >> 29);
+  context = imported;
   return true;
 }
 
@@ -74,8 +100,9 @@ std::string Digester::saveState() const {
 }
 
 bool Digester::restoreState(std::string_view state) {
-  return algorithm_ == "sha256" ? deserialize(algorithm_, state, sha256_)
-                                : deserialize(algorithm_, state, sha512_);
+  if (algorithm_ == "sha256")
+    return deserialize(algorithm_, state, sha256_) || importGoSha256State(state, sha256_);
+  return deserialize(algorithm_, state, sha512_);
 }
 
 Digest sha256Of(std::string_view data) {

@@ -69,7 +69,8 @@ public:
   virtual std::unique_ptr<FileReader> reader(const Context& context, const std::string& path,
                                              std::int64_t offset) = 0;
   // append = false starts new content; append = true resumes uncommitted content
-  // written earlier at this path (or starts new content when there is none).
+  // written earlier at this path or, when there is none, continues the
+  // committed content (which stays readable unchanged until commit).
   virtual std::unique_ptr<FileWriter> writer(const Context& context, const std::string& path,
                                              bool append) = 0;
 
