@@ -1,14 +1,13 @@
 #include "storage/Reference.hpp"
 
+#include <pier/blob_descriptor_cache.hpp>
+
 namespace pier {
 
 namespace {
 
 bool isLowerAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-bool isLowerHex(char c) {
-  return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9');
 }
 
 // One path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
@@ -83,15 +82,12 @@ bool looksLikeDigest(std::string_view text) {
 }
 
 std::optional<Digest> Digest::parse(std::string_view text) {
+  // The SDK's grammar of registered digests, of the algorithms Pier hashes.
+  if (!isValidDigest(text)) return std::nullopt;
   std::size_t colon = text.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string_view algorithm = text.substr(0, colon), hex = text.substr(colon + 1);
-  std::size_t expected = algorithm == "sha256" ? 64 : algorithm == "sha512" ? 128 : 0;
-  if (expected == 0 || hex.size() != expected) return std::nullopt;
-  for (char c : hex) {
-    if (!isLowerHex(c)) return std::nullopt;
-  }
-  return Digest(std::string(algorithm), std::string(hex));
+  std::string_view algorithm = text.substr(0, colon);
+  if (algorithm != "sha256" && algorithm != "sha512") return std::nullopt;
+  return Digest(std::string(algorithm), std::string(text.substr(colon + 1)));
 }
 
 } // namespace pier
