@@ -3,9 +3,6 @@
 // Test images and pushes over the registry API: blobs with their digests, a
 // small gzipped tar layer, config, manifest and index, pushed monolithically
 // or in chunks.
-//
-// NOTE (API test helper): this header was overwritten by mistake and rebuilt
-// from RegistryClient.cpp; check it against what you had.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -1,5 +1,6 @@
 #include "http/Exchange.hpp"
 
+#include <Poco/Exception.h>
 #include <Poco/URI.h>
 
 #include "app/App.hpp"
@@ -27,11 +28,15 @@ std::optional<std::string> Exchange::queryParameter(std::string_view name) const
     std::string_view pair = query.substr(0, amp);
     std::size_t equals = pair.find('=');
     std::string key, value;
-    Poco::URI::decode(std::string(pair.substr(0, equals)), key, true);
-    if (key == name) {
-      if (equals != std::string_view::npos)
-        Poco::URI::decode(std::string(pair.substr(equals + 1)), value, true);
-      return value;
+    try {
+      Poco::URI::decode(std::string(pair.substr(0, equals)), key, true);
+      if (key == name) {
+        if (equals != std::string_view::npos)
+          Poco::URI::decode(std::string(pair.substr(equals + 1)), value, true);
+        return value;
+      }
+    } catch (const Poco::SyntaxException&) {
+      // A pair with a malformed escape is dropped, as Go's query parser does.
     }
     if (amp == std::string_view::npos) break;
     query = query.substr(amp + 1);
@@ -45,21 +50,30 @@ std::optional<std::int64_t> Exchange::contentLength() const {
 }
 
 void Exchange::begin(int status) {
-  // A request body the handler did not read to its end would be parsed as
-  // the next request on a kept-alive connection: close the connection instead.
-  bool hasBody = request_.getChunkedTransferEncoding() ||
-                 (request_.hasContentLength() && request_.getContentLength64() > 0);
-  if (hasBody) {
-    bool consumed = false;
-    try {
-      consumed = request_.stream().peek() == std::char_traits<char>::eof();
-    } catch (const std::exception&) {
-    }
-    if (!consumed) response_.setKeepAlive(false);
-  }
   responded_ = true;
   status_ = status;
   response_.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+}
+
+void Exchange::finishRequestBody() {
+  // A body the handler left unread would be parsed as the next request on a
+  // kept-alive connection. Up to kMaxDrain bytes are read and dropped (after
+  // the response went out, so it costs the client nothing); a longer body
+  // closes the connection.
+  constexpr std::streamsize kMaxDrain = 256 * 1024;
+  bool hasBody = request_.getChunkedTransferEncoding() ||
+                 (request_.hasContentLength() && request_.getContentLength64() > 0);
+  if (!hasBody) return;
+  bool drained = false;
+  try {
+    std::istream& body = request_.stream();
+    // A long declared body is not waited for: read, it ends at once.
+    if (request_.getChunkedTransferEncoding() || request_.getContentLength64() <= kMaxDrain)
+      body.ignore(kMaxDrain);
+    drained = body.eof() || body.peek() == std::char_traits<char>::eof();
+  } catch (const std::exception&) {
+  }
+  if (!drained) response_.setKeepAlive(false);
 }
 
 void Exchange::send(int status, std::string_view body, std::string_view contentType) {

@@ -49,6 +49,10 @@ public:
   void markResponded(int status) { begin(status); }
   void countSent(std::int64_t bytes) { bytesSent_ += bytes; }
 
+  // After the handler: drops what is left of a short request body, or
+  // closes the connection after this response when too much is left.
+  void finishRequestBody();
+
   bool responded() const { return responded_; }
   int status() const { return status_; }
   std::int64_t bytesSent() const { return bytesSent_; }

@@ -48,7 +48,8 @@ public:
       respondWithError(exchange, errcode::Error{errcode::Unavailable, e.what(), {}}, e.what());
     } catch (const Poco::Net::NetException& e) {
       // The client went away or the connection broke: nothing can be sent.
-      app_.logger().write(LogLevel::warn, "connection error",
+      // Clients abort downloads all the time; this is no server trouble.
+      app_.logger().write(LogLevel::info, "connection closed",
                           {{"error", e.displayText()}, {"request_id", exchange.requestId()}});
     } catch (const std::exception& e) {
       app_.logger().write(LogLevel::error, "request failed",
@@ -56,6 +57,7 @@ public:
       respondWithError(exchange, errcode::Error{errcode::Unknown, "internal error", exchange.requestId()},
                        e.what());
     }
+    if (exchange.responded()) exchange.finishRequestBody();
     if (!app_.config().log.accessLogDisabled) {
       auto micros =
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)

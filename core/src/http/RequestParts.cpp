@@ -48,14 +48,14 @@ RangeRequest parseRangeHeader(std::string_view header, std::int64_t size) {
   }
   auto start = parseNumber(first);
   if (!start) return result;
-  std::optional<std::int64_t> end = last.empty() ? std::optional<std::int64_t>(size - 1) : parseNumber(last);
+  std::optional<std::int64_t> end = last.empty() ? std::optional<std::int64_t>(*start) : parseNumber(last);
   if (!end) return result;
   if (*end < *start) return result; // syntactically invalid: ignored
   if (*start >= size) {
     result.unsatisfiable = true;
     return result;
   }
-  std::int64_t stop = std::min(*end, size - 1);
+  std::int64_t stop = last.empty() ? size - 1 : std::min(*end, size - 1);
   result.range = ByteRange{*start, stop - *start + 1};
   return result;
 }
@@ -77,7 +77,7 @@ std::optional<ByteRange> parseContentRange(std::string_view header) {
 }
 
 std::size_t parsePageSize(const std::optional<std::string>& n, std::size_t fallback, std::size_t max) {
-  if (!n) return fallback;
+  if (!n || n->empty()) return fallback; // "?n=" is no n, as in Distribution
   auto value = parseNumber(*n);
   if (!value || static_cast<std::uint64_t>(*value) > max)
     throw errcode::Exception(errcode::PaginationNumberInvalid,

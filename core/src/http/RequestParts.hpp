@@ -32,7 +32,7 @@ RangeRequest parseRangeHeader(std::string_view header, std::int64_t size);
 // prefixed "bytes ". Nothing when malformed.
 std::optional<ByteRange> parseContentRange(std::string_view header);
 
-// The n of a listing: absent → fallback; not a number ≥ 0 or above max → PAGINATION_NUMBER_INVALID.
+// The n of a listing: absent or empty → fallback; not a number ≥ 0 or above max → PAGINATION_NUMBER_INVALID.
 std::size_t parsePageSize(const std::optional<std::string>& n, std::size_t fallback, std::size_t max);
 
 } // namespace pier

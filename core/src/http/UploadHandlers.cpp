@@ -32,14 +32,6 @@ void sendBlobCreated(Exchange& exchange, const std::string& name, const std::str
   exchange.sendEmpty(201);
 }
 
-void requireOctetStream(const Exchange& exchange) {
-  // Clients send application/octet-stream or nothing; anything else is a mistake worth naming.
-  const std::string& type = exchange.request().getContentType();
-  if (!type.empty() && type != "application/octet-stream" && type.rfind("application/octet-stream;", 0) != 0)
-    throw errcode::Exception(errcode::BlobUploadInvalid,
-                             "Content-Type must be application/octet-stream, not " + type);
-}
-
 bool hasBody(const Exchange& exchange) {
   auto length = exchange.contentLength();
   return (length && *length > 0) || exchange.request().getChunkedTransferEncoding();
@@ -57,13 +49,14 @@ void handleUploadStart(Exchange& exchange, const std::string& name) {
   auto mount = exchange.queryParameter("mount");
   auto from = exchange.queryParameter("from");
   if (mount) {
-    Digest digest = requireDigest(*mount);
     // Mounting from a repository that has the blob links it here; otherwise
-    // the client gets a normal upload to push it (202).
-    if (from && isValidRepositoryName(*from)) {
-      if (auto descriptor = app.blobs().statLinked(context, *from, LinkSpace::layers, digest)) {
+    // (invalid arguments included, as the spec says) the client gets a normal
+    // upload to push it (202).
+    auto digest = Digest::parse(*mount);
+    if (digest && from && isValidRepositoryName(*from)) {
+      if (auto descriptor = app.blobs().statLinked(context, *from, LinkSpace::layers, *digest)) {
         app.blobs().link(context, name, LinkSpace::layers, *descriptor);
-        return sendBlobCreated(exchange, name, digest.toString());
+        return sendBlobCreated(exchange, name, digest->toString());
       }
     }
   }
@@ -71,7 +64,6 @@ void handleUploadStart(Exchange& exchange, const std::string& name) {
   if (auto digestParameter = exchange.queryParameter("digest")) {
     // A monolithic upload: the whole blob is this request's body.
     Digest digest = requireDigest(*digestParameter);
-    requireOctetStream(exchange);
     std::string id = app.uploads().start(context, name);
     UploadBody body{exchange.request().stream(), exchange.contentLength()};
     Descriptor descriptor = app.uploads().finish(context, name, id, digest, &body);
@@ -96,7 +88,6 @@ void handleUpload(Exchange& exchange, const std::string& name, const std::string
     return exchange.sendEmpty(204);
   }
   if (method == "PATCH") {
-    requireOctetStream(exchange);
     std::optional<std::int64_t> expectedStart;
     std::string contentRange = exchange.request().get("Content-Range", "");
     if (!contentRange.empty()) {
@@ -131,7 +122,6 @@ void handleUpload(Exchange& exchange, const std::string& name, const std::string
     Digest digest = requireDigest(*digestParameter);
     Descriptor descriptor;
     if (hasBody(exchange)) {
-      requireOctetStream(exchange);
       UploadBody body{exchange.request().stream(), exchange.contentLength()};
       descriptor = uploads.finish(context, name, id, digest, &body);
     } else {

@@ -13,6 +13,18 @@ std::string linkPath(const std::string& repository, LinkSpace space, const Diges
                                     : paths::manifestRevisionLink(repository, digest);
 }
 
+namespace {
+
+// The cache is an optimisation: whatever it throws, storage answers. An
+// outage is the plugin's to report (once); other failures are worth a warning.
+void cacheFailed(const Context& context, const std::exception& error) {
+  bool outage = dynamic_cast<const CacheUnavailableError*>(&error) != nullptr;
+  context.log(outage ? LogLevel::debug : LogLevel::warn,
+              std::string("blob descriptor cache: ") + error.what());
+}
+
+} // namespace
+
 std::shared_ptr<BlobDescriptorService> BlobStore::scope(const Context& context, const std::string& repository,
                                                         LinkSpace space) {
   if (!cache_) return nullptr;
@@ -21,7 +33,7 @@ std::shared_ptr<BlobDescriptorService> BlobStore::scope(const Context& context, 
     // so "<name>/_manifests" is never a repository.
     return cache_->repositoryScoped(space == LinkSpace::layers ? repository : repository + "/_manifests");
   } catch (const std::exception& e) {
-    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+    cacheFailed(context, e);
     return nullptr;
   }
 }
@@ -32,7 +44,7 @@ std::optional<Descriptor> BlobStore::cached(const Context& context, BlobDescript
   try {
     return service->stat(context, digest.toString());
   } catch (const std::exception& e) {
-    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+    cacheFailed(context, e);
     return std::nullopt;
   }
 }
@@ -42,7 +54,7 @@ void BlobStore::store(const Context& context, BlobDescriptorService* service, co
   try {
     service->setDescriptor(context, descriptor.digest, descriptor);
   } catch (const std::exception& e) {
-    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+    cacheFailed(context, e);
   }
 }
 
@@ -51,7 +63,7 @@ void BlobStore::forget(const Context& context, BlobDescriptorService* service, c
   try {
     service->clear(context, digest.toString());
   } catch (const std::exception& e) {
-    context.log(LogLevel::warn, std::string("blob descriptor cache unavailable: ") + e.what());
+    cacheFailed(context, e);
   }
 }
 
@@ -118,15 +130,19 @@ void BlobStore::link(const Context& context, const std::string& repository, Link
 
 bool BlobStore::unlink(const Context& context, const std::string& repository, LinkSpace space,
                        const Digest& digest) {
-  forget(context, scope(context, repository, space).get(), digest);
+  auto service = scope(context, repository, space);
+  forget(context, service.get(), digest);
   std::string link = linkPath(repository, space, digest);
+  bool removed = true;
   try {
-    // The link's directory (<alg>/<hex>) goes with it, as in Distribution.
+    // The link's directory (<alg>/<hex>) goes with it.
     driver_.remove(context, link.substr(0, link.size() - std::string("/link").size()));
-    return true;
   } catch (const PathNotFoundError&) {
-    return false;
+    removed = false;
   }
+  // Again after the removal: a concurrent stat may have cached the link meanwhile.
+  forget(context, service.get(), digest);
+  return removed;
 }
 
 void BlobStore::rememberLinked(const Context& context, const std::string& repository, LinkSpace space,

@@ -1,0 +1,364 @@
+/* httpload: a small keep-alive HTTP/1.1 load generator for what wrk cannot
+ * do. wrk 4.1 waits for a body after a HEAD response that carries a
+ * Content-Length (wg/wrk#198), so bench/run.py measures HEAD requests with
+ * this; everything else with wrk.
+ *
+ *   httpload -p PORT -f PATHS -m METHOD -c CONNECTIONS -t THREADS -d SECONDS [-b BYTES] [-H 'Name: value']...
+ *
+ * It also reads the large blob: wrk reads 8 KiB at a time and tops out near
+ * 1 GB/s on one connection here, below what the servers send; -b sets the
+ * read size (bench/run.py: 1 MiB for the large blob; the bytes are still
+ * copied into user space, as a real client's are).
+ *
+ * PATHS holds one request path per line. Every connection keeps one request
+ * in flight (no pipelining, as wrk); the requests rotate over the paths, each
+ * thread starting at another place. Epoll, one loop per thread. At the end it
+ * prints one line in the format bench/run.py reads from wrk's done() callback:
+ *   BENCHJSON {"requests":...,"bytes":...,"duration_us":...,"status":...,...}
+ * Responses must carry a Content-Length (or have no body); status >= 400
+ * counts as a status error, as in wrk. bench/run.py compiles this file with
+ * `cc -O2 -pthread` into its temporary directory.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static size_t inbuf = 256 * 1024;
+static int port, nconns = 1, nthreads = 1, seconds = 1, head;
+static const char* method = "GET";
+static char extra_headers[4096];
+static char** paths;
+static size_t npaths;
+static uint64_t start_us, end_us;
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+typedef struct {
+  int fd;
+  int have_headers, status, close_after;
+  uint64_t body_left;
+  size_t inlen;
+  char* in;
+  char out[8192];
+  size_t outlen, outoff;
+  uint64_t sent_at;
+} conn_t;
+
+typedef struct {
+  int index, epfd, nconns;
+  conn_t* conns;
+  size_t next_path;
+  uint64_t requests, bytes, err_connect, err_read, err_write, err_status;
+  uint32_t* lat;
+  size_t nlat, caplat;
+  pthread_t tid;
+} thread_t;
+
+static int connect_one(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr*)&a, sizeof a) != 0) { /* loopback: immediate */
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+static void watch(thread_t* t, conn_t* c, int op, uint32_t events) {
+  struct epoll_event ev = {.events = events, .data.ptr = c};
+  epoll_ctl(t->epfd, op, c->fd, &ev);
+}
+
+/* Writes what is left of the request; 0 when written or waiting for EPOLLOUT, -1 on error. */
+static int flush_out(thread_t* t, conn_t* c) {
+  while (c->outoff < c->outlen) {
+    ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+    if (n > 0) {
+      c->outoff += (size_t)n;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      watch(t, c, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT);
+      return 0;
+    } else {
+      t->err_write++;
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int send_request(thread_t* t, conn_t* c) {
+  const char* path = paths[t->next_path];
+  t->next_path = (t->next_path + 1) % npaths;
+  int n = snprintf(c->out, sizeof c->out, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method, path, port,
+                   extra_headers);
+  if (n <= 0 || (size_t)n >= sizeof c->out) return -1;
+  c->outlen = (size_t)n;
+  c->outoff = 0;
+  c->inlen = 0;
+  c->have_headers = 0;
+  c->status = 0;
+  c->body_left = 0;
+  c->close_after = 0;
+  c->sent_at = now_us();
+  return flush_out(t, c);
+}
+
+static void close_conn(thread_t* t, conn_t* c) {
+  if (c->fd >= 0) {
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+  }
+}
+
+static void open_conn(thread_t* t, conn_t* c) {
+  c->fd = connect_one();
+  if (c->fd < 0) {
+    t->err_connect++;
+    return;
+  }
+  watch(t, c, EPOLL_CTL_ADD, EPOLLIN);
+  if (send_request(t, c) != 0) close_conn(t, c);
+}
+
+static void record(thread_t* t, uint64_t us) {
+  if (t->nlat == t->caplat) {
+    t->caplat = t->caplat ? t->caplat * 2 : 65536;
+    t->lat = realloc(t->lat, t->caplat * sizeof *t->lat);
+    if (!t->lat) abort();
+  }
+  t->lat[t->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* Consumes what is in c->in: 1 when the response is complete, 0 when more is needed, -1 on error. */
+static int parse(conn_t* c) {
+  if (!c->have_headers) {
+    char* end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
+    if (!end) return c->inlen == inbuf ? -1 : 0;
+    size_t hlen = (size_t)(end - c->in) + 4;
+    if (hlen < 14 || memcmp(c->in, "HTTP/1.", 7) != 0) return -1;
+    c->status = atoi(c->in + 9);
+    uint64_t length = 0;
+    for (char* line = memchr(c->in, '\n', hlen); line && line < end;
+         line = memchr(line, '\n', (size_t)(end + 2 - line))) {
+      line++;
+      if (strncasecmp(line, "Content-Length:", 15) == 0) {
+        length = strtoull(line + 15, NULL, 10);
+      } else if (strncasecmp(line, "Connection:", 11) == 0) {
+        const char* v = line + 11;
+        while (*v == ' ') v++;
+        if (strncasecmp(v, "close", 5) == 0) c->close_after = 1;
+      } else if (strncasecmp(line, "Transfer-Encoding:", 18) == 0) {
+        return -1; /* not used by the responses measured with this */
+      }
+    }
+    c->have_headers = 1;
+    int bodyless = head || c->status == 204 || c->status == 304 || c->status / 100 == 1;
+    c->body_left = bodyless ? 0 : length;
+    memmove(c->in, c->in + hlen, c->inlen - hlen);
+    c->inlen -= hlen;
+  }
+  uint64_t take = c->inlen < c->body_left ? c->inlen : c->body_left;
+  c->body_left -= take;
+  memmove(c->in, c->in + take, c->inlen - take);
+  c->inlen -= take;
+  if (c->body_left) return 0;
+  return c->inlen == 0 ? 1 : -1; /* one request in flight: nothing may follow the response */
+}
+
+static void on_readable(thread_t* t, conn_t* c) {
+  for (;;) {
+    ssize_t n = read(c->fd, c->in + c->inlen, inbuf - c->inlen);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) { /* closed or failed while a request was in flight */
+      t->err_read++;
+      close_conn(t, c);
+      if (now_us() < end_us) open_conn(t, c);
+      return;
+    }
+    t->bytes += (uint64_t)n;
+    c->inlen += (size_t)n;
+    int r = parse(c);
+    if (r < 0) {
+      t->err_read++;
+      close_conn(t, c);
+      if (now_us() < end_us) open_conn(t, c);
+      return;
+    }
+    if (r == 0) continue;
+    uint64_t now = now_us();
+    t->requests++;
+    record(t, now - c->sent_at);
+    if (c->status >= 400) t->err_status++;
+    if (now >= end_us) return;
+    if (c->close_after) {
+      close_conn(t, c);
+      open_conn(t, c);
+      return;
+    }
+    if (send_request(t, c) != 0) {
+      close_conn(t, c);
+      open_conn(t, c);
+    }
+    return;
+  }
+}
+
+static void* run_thread(void* arg) {
+  thread_t* t = arg;
+  t->epfd = epoll_create1(0);
+  t->next_path = ((size_t)t->index * 7919u) % npaths;
+  for (int i = 0; i < t->nconns; i++) {
+    t->conns[i].fd = -1;
+    t->conns[i].in = malloc(inbuf);
+    if (!t->conns[i].in) abort();
+    open_conn(t, &t->conns[i]);
+  }
+  struct epoll_event events[256];
+  for (;;) {
+    uint64_t now = now_us();
+    if (now >= end_us) break;
+    int timeout = (int)((end_us - now) / 1000) + 1;
+    if (timeout > 100) timeout = 100;
+    int n = epoll_wait(t->epfd, events, 256, timeout);
+    for (int i = 0; i < n; i++) {
+      conn_t* c = events[i].data.ptr;
+      if (c->fd < 0) continue;
+      if (events[i].events & EPOLLOUT) {
+        if (flush_out(t, c) != 0) {
+          close_conn(t, c);
+          open_conn(t, c);
+          continue;
+        }
+        if (c->outoff == c->outlen) watch(t, c, EPOLL_CTL_MOD, EPOLLIN);
+      }
+      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(t, c);
+    }
+  }
+  for (int i = 0; i < t->nconns; i++) {
+    close_conn(t, &t->conns[i]);
+    free(t->conns[i].in);
+  }
+  close(t->epfd);
+  return NULL;
+}
+
+static int cmp_u32(const void* a, const void* b) {
+  uint32_t x = *(const uint32_t*)a, y = *(const uint32_t*)b;
+  return x < y ? -1 : x > y;
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: httpload -p PORT -f PATHS [-m METHOD] [-c CONNECTIONS] [-t THREADS] [-d SECONDS] "
+                  "[-b BYTES] [-H 'Name: value']...\n");
+  exit(2);
+}
+
+int main(int argc, char** argv) {
+  const char* file = NULL;
+  int opt;
+  while ((opt = getopt(argc, argv, "p:f:m:c:t:d:b:H:")) != -1) {
+    switch (opt) {
+      case 'p': port = atoi(optarg); break;
+      case 'f': file = optarg; break;
+      case 'm': method = optarg; break;
+      case 'c': nconns = atoi(optarg); break;
+      case 't': nthreads = atoi(optarg); break;
+      case 'd': seconds = atoi(optarg); break;
+      case 'b': inbuf = (size_t)strtoull(optarg, NULL, 10); break;
+      case 'H':
+        if (strlen(extra_headers) + strlen(optarg) + 3 >= sizeof extra_headers) usage();
+        strcat(extra_headers, optarg);
+        strcat(extra_headers, "\r\n");
+        break;
+      default: usage();
+    }
+  }
+  if (!port || !file || nconns < 1 || nthreads < 1 || seconds < 1 || inbuf < 4096) usage();
+  if (nthreads > nconns) nthreads = nconns;
+  head = strcasecmp(method, "HEAD") == 0;
+
+  FILE* f = fopen(file, "r");
+  if (!f) {
+    perror(file);
+    return 2;
+  }
+  char line[4096];
+  size_t cap = 0;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\r\n")] = 0;
+    if (!*line) continue;
+    if (npaths == cap) {
+      cap = cap ? cap * 2 : 256;
+      paths = realloc(paths, cap * sizeof *paths);
+    }
+    paths[npaths++] = strdup(line);
+  }
+  fclose(f);
+  if (!npaths) {
+    fprintf(stderr, "httpload: no paths in %s\n", file);
+    return 2;
+  }
+
+  thread_t* threads = calloc((size_t)nthreads, sizeof *threads);
+  start_us = now_us();
+  end_us = start_us + (uint64_t)seconds * 1000000u;
+  for (int i = 0; i < nthreads; i++) {
+    threads[i].index = i;
+    threads[i].nconns = nconns / nthreads + (i < nconns % nthreads);
+    threads[i].conns = calloc((size_t)threads[i].nconns, sizeof(conn_t));
+    pthread_create(&threads[i].tid, NULL, run_thread, &threads[i]);
+  }
+  uint64_t requests = 0, bytes = 0, ec = 0, er = 0, ew = 0, es = 0;
+  size_t nlat = 0;
+  for (int i = 0; i < nthreads; i++) {
+    pthread_join(threads[i].tid, NULL);
+    requests += threads[i].requests;
+    bytes += threads[i].bytes;
+    ec += threads[i].err_connect;
+    er += threads[i].err_read;
+    ew += threads[i].err_write;
+    es += threads[i].err_status;
+    nlat += threads[i].nlat;
+  }
+  uint64_t duration = now_us() - start_us;
+  uint32_t* lat = malloc((nlat ? nlat : 1) * sizeof *lat);
+  size_t k = 0;
+  double sum = 0;
+  for (int i = 0; i < nthreads; i++) {
+    for (size_t j = 0; j < threads[i].nlat; j++) {
+      lat[k++] = threads[i].lat[j];
+      sum += threads[i].lat[j];
+    }
+  }
+  qsort(lat, nlat, sizeof *lat, cmp_u32);
+#define PCT(p) (nlat ? lat[(size_t)((double)(nlat - 1) * (p) / 100.0)] : 0)
+  printf("BENCHJSON {\"requests\":%llu,\"bytes\":%llu,\"duration_us\":%llu,\"connect\":%llu,\"read\":%llu,"
+         "\"write\":%llu,\"status\":%llu,\"timeout\":0,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"mean_us\":%.1f}\n",
+         (unsigned long long)requests, (unsigned long long)bytes, (unsigned long long)duration,
+         (unsigned long long)ec, (unsigned long long)er, (unsigned long long)ew, (unsigned long long)es, PCT(50),
+         PCT(90), PCT(99), nlat ? sum / (double)nlat : 0.0);
+  return 0;
+}
