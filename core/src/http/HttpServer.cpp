@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <thread>
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -14,23 +13,11 @@
 #include "app/App.hpp"
 #include "http/Exchange.hpp"
 #include "http/Router.hpp"
+#include "util/Uuid.hpp"
 
 namespace pier {
 
 namespace {
-
-// A random UUID (version 4) per request; a thread-local generator avoids a lock.
-std::string newRequestId() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  std::uint64_t high = generator(), low = generator();
-  high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
-                static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0xffff),
-                static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xffffffffffffULL));
-  return text;
-}
 
 class RegistryRequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
@@ -39,7 +26,7 @@ public:
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
     auto started = std::chrono::steady_clock::now();
-    Exchange exchange(app_, request, response, newRequestId());
+    Exchange exchange(app_, request, response, newUuid());
     try {
       route(exchange);
     } catch (const errcode::Exception& e) {

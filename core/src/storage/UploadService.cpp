@@ -4,10 +4,10 @@
 #include <ctime>
 #include <functional>
 #include <memory>
-#include <random>
 
 #include "errcode/ErrorCode.hpp"
 #include "storage/Paths.hpp"
+#include "util/Uuid.hpp"
 
 namespace pier {
 
@@ -15,18 +15,6 @@ namespace {
 
 constexpr std::size_t kChunkSize = 1 << 20; // 1 MiB per read from the socket
 const std::string kCanonicalAlgorithm = "sha256";
-
-std::string newUploadId() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  std::uint64_t high = generator(), low = generator();
-  high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
-                static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0xffff),
-                static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xffffffffffffULL));
-  return text;
-}
 
 std::string rfc3339Now() {
   std::time_t now = std::time(nullptr);
@@ -58,7 +46,7 @@ std::mutex& UploadService::lockFor(const std::string& id) {
 }
 
 std::string UploadService::start(const Context& context, const std::string& repository) {
-  std::string id = newUploadId();
+  std::string id = newUuid();
   driver_.putContent(context, paths::uploadStartedAt(repository, id), rfc3339Now());
   return id;
 }
