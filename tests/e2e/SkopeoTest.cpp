@@ -10,7 +10,6 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include "PierProcess.hpp"
 #include "RegistryClient.hpp"
@@ -20,18 +19,6 @@ namespace pier::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-Poco::JSON::Object::Ptr parseJson(const std::string& text) {
-  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-}
-
-std::vector<std::string> stringArray(const Poco::JSON::Object::Ptr& object, const std::string& key) {
-  std::vector<std::string> values;
-  auto array = object->getArray(key);
-  if (!array) return values;
-  for (std::size_t i = 0; i < array->size(); ++i) values.push_back(array->getElement<std::string>(i));
-  return values;
-}
 
 std::string hexOf(const std::string& digest) {
   return digest.substr(digest.find(':') + 1);

@@ -216,8 +216,8 @@ TEST(ApiBlobDeletesDisabled, DeleteIs405Unsupported) {
   Content config = makeContent("{}");
   client.pushBlob("repo", config);
   std::string digest = client.pushManifest(
-      "repo", "latest", imageManifest(media::kOciManifest, descriptorJson(media::kOciConfig, config), {}),
-      media::kOciManifest);
+      "repo", "latest", imageManifest(mediatype::kOciManifest, descriptorJson(media::kOciConfig, config), {}),
+      mediatype::kOciManifest);
   EXPECT_TRUE(isError(client.del("/v2/repo/manifests/" + digest), 405, "UNSUPPORTED"));
   EXPECT_TRUE(isError(client.del("/v2/repo/manifests/latest"), 405, "UNSUPPORTED"));
   EXPECT_EQ(client.get("/v2/repo/manifests/latest").status, 200);

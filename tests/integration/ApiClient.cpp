@@ -4,7 +4,6 @@
 #include <thread>
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/SocketStream.h>
@@ -65,10 +64,6 @@ std::string sha512Of(std::string_view data) {
   return digester.digest().toString();
 }
 
-Poco::JSON::Object::Ptr parseJson(const std::string& text) {
-  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-}
-
 ::testing::AssertionResult isError(const HttpResponse& response, int status, const std::string& code) {
   if (response.status != status)
     return ::testing::AssertionFailure()
@@ -87,30 +82,30 @@ Content makeContent(std::string bytes) {
   return content;
 }
 
-std::string descriptorJson(const std::string& mediaType, const std::string& digest, std::size_t size,
+std::string descriptorJson(std::string_view mediaType, const std::string& digest, std::size_t size,
                            const std::string& extra) {
-  return "{\"mediaType\":\"" + mediaType + "\",\"digest\":\"" + digest +
+  return "{\"mediaType\":\"" + std::string(mediaType) + "\",\"digest\":\"" + digest +
          "\",\"size\":" + std::to_string(size) + extra + "}";
 }
 
-std::string descriptorJson(const std::string& mediaType, const Content& content, const std::string& extra) {
+std::string descriptorJson(std::string_view mediaType, const Content& content, const std::string& extra) {
   return descriptorJson(mediaType, content.digest, content.size(), extra);
 }
 
-std::string imageManifest(const std::string& mediaType, const std::string& configDescriptor,
+std::string imageManifest(std::string_view mediaType, const std::string& configDescriptor,
                           const std::vector<std::string>& layerDescriptors, const std::string& extraFields) {
   std::string layers;
   for (const auto& layer : layerDescriptors) layers += (layers.empty() ? "" : ",") + layer;
-  return "{\"schemaVersion\":2,\"mediaType\":\"" + mediaType + "\",\"config\":" + configDescriptor +
-         ",\"layers\":[" + layers + "]" + extraFields + "}";
+  return "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(mediaType) +
+         "\",\"config\":" + configDescriptor + ",\"layers\":[" + layers + "]" + extraFields + "}";
 }
 
-std::string indexManifest(const std::string& mediaType, const std::vector<std::string>& manifestDescriptors,
+std::string indexManifest(std::string_view mediaType, const std::vector<std::string>& manifestDescriptors,
                           const std::string& extraFields) {
   std::string manifests;
   for (const auto& manifest : manifestDescriptors) manifests += (manifests.empty() ? "" : ",") + manifest;
-  return "{\"schemaVersion\":2,\"mediaType\":\"" + mediaType + "\",\"manifests\":[" + manifests + "]" +
-         extraFields + "}";
+  return "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(mediaType) + "\",\"manifests\":[" + manifests +
+         "]" + extraFields + "}";
 }
 
 std::string platformField(const std::string& architecture) {
@@ -168,12 +163,13 @@ void Client::pushBlobChunked(const std::string& repo, const Content& blob, std::
 }
 
 HttpResponse Client::putManifest(const std::string& repo, const std::string& reference,
-                                 const std::string& body, const std::string& contentType) const {
-  return request("PUT", "/v2/" + repo + "/manifests/" + reference, body, {{"Content-Type", contentType}});
+                                 const std::string& body, std::string_view contentType) const {
+  return request("PUT", "/v2/" + repo + "/manifests/" + reference, body,
+                 {{"Content-Type", std::string(contentType)}});
 }
 
 std::string Client::pushManifest(const std::string& repo, const std::string& reference,
-                                 const std::string& body, const std::string& contentType) const {
+                                 const std::string& body, std::string_view contentType) const {
   auto response = putManifest(repo, reference, body, contentType);
   if (response.status != 201) unexpected("PUT /v2/" + repo + "/manifests/" + reference, response);
   return response.header("Docker-Content-Digest");

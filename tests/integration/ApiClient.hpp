@@ -10,18 +10,15 @@
 #include <string_view>
 #include <vector>
 
-#include <Poco/JSON/Object.h>
-
 #include <gtest/gtest.h>
 
 #include "PierProcess.hpp"
+#include "storage/Manifest.hpp"
 
 namespace pier::test::api {
 
 std::string sha256Of(std::string_view data); // "sha256:<hex>"
 std::string sha512Of(std::string_view data); // "sha512:<hex>"
-
-Poco::JSON::Object::Ptr parseJson(const std::string& text);
 
 // The response is the Distribution error JSON whose first code is `code`, with `status`.
 ::testing::AssertionResult isError(const HttpResponse& response, int status, const std::string& code);
@@ -34,29 +31,24 @@ struct Content {
 };
 Content makeContent(std::string bytes);
 
+// Blob media types; the manifest ones are pier::mediatype's (storage/Manifest.hpp).
 namespace media {
-inline const std::string kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-inline const std::string kDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
 inline const std::string kDockerConfig = "application/vnd.docker.container.image.v1+json";
 inline const std::string kDockerLayer = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-inline const std::string kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-inline const std::string kOciIndex = "application/vnd.oci.image.index.v1+json";
 inline const std::string kOciConfig = "application/vnd.oci.image.config.v1+json";
 inline const std::string kOciLayer = "application/vnd.oci.image.layer.v1.tar+gzip";
-inline const std::string kOciEmpty = "application/vnd.oci.empty.v1+json";
 } // namespace media
 
 // {"mediaType":…,"digest":…,"size":…<extra>}; extra starts with a comma.
-std::string descriptorJson(const std::string& mediaType, const std::string& digest, std::size_t size,
+std::string descriptorJson(std::string_view mediaType, const std::string& digest, std::size_t size,
                            const std::string& extra = {});
-std::string descriptorJson(const std::string& mediaType, const Content& content,
-                           const std::string& extra = {});
+std::string descriptorJson(std::string_view mediaType, const Content& content, const std::string& extra = {});
 // An image manifest (Docker schema2 or OCI); extraFields go at the top level, each ",\"key\":value".
-std::string imageManifest(const std::string& mediaType, const std::string& configDescriptor,
+std::string imageManifest(std::string_view mediaType, const std::string& configDescriptor,
                           const std::vector<std::string>& layerDescriptors,
                           const std::string& extraFields = {});
 // A Docker manifest list or an OCI index of descriptors.
-std::string indexManifest(const std::string& mediaType, const std::vector<std::string>& manifestDescriptors,
+std::string indexManifest(std::string_view mediaType, const std::vector<std::string>& manifestDescriptors,
                           const std::string& extraFields = {});
 // ,"platform":{"architecture":…,"os":"linux"}
 std::string platformField(const std::string& architecture);
@@ -89,10 +81,10 @@ public:
   // POST, PATCH chunks with Content-Range, PUT; throws unless every step succeeds.
   void pushBlobChunked(const std::string& repo, const Content& blob, std::size_t chunkSize) const;
   HttpResponse putManifest(const std::string& repo, const std::string& reference, const std::string& body,
-                           const std::string& contentType) const;
+                           std::string_view contentType) const;
   // Pushes a manifest and returns its digest; throws unless 201.
   std::string pushManifest(const std::string& repo, const std::string& reference, const std::string& body,
-                           const std::string& contentType) const;
+                           std::string_view contentType) const;
 
 private:
   std::uint16_t port_;

@@ -35,10 +35,10 @@ protected:
   std::string pushImage(const std::string& repo, const std::string& reference,
                         const std::string& unique = "x") {
     if (repo != kRepo) client.pushBlob(repo, config);
-    return client.pushManifest(repo, reference, image(unique), media::kOciManifest);
+    return client.pushManifest(repo, reference, image(unique), mediatype::kOciManifest);
   }
   std::string image(const std::string& unique) const {
-    return imageManifest(media::kOciManifest, descriptorJson(media::kOciConfig, config), {},
+    return imageManifest(mediatype::kOciManifest, descriptorJson(media::kOciConfig, config), {},
                          ",\"annotations\":{\"unique\":\"" + unique + "\"}");
   }
 
@@ -203,37 +203,38 @@ TEST_F(ApiListingTest, ReferrersWithAndWithoutArtifactTypeFilter) {
   Content empty = makeContent("{}");
   client.pushBlob(kRepo, empty);
   auto artifact = [&](const std::string& type, const std::string& unique) {
-    return imageManifest(media::kOciManifest, descriptorJson(media::kOciEmpty, empty), {},
+    return imageManifest(mediatype::kOciManifest, descriptorJson(mediatype::kOciEmpty, empty), {},
                          ",\"artifactType\":\"" + type + "\",\"subject\":" +
-                             descriptorJson(media::kOciManifest, subject, std::stoul(subjectSize)) +
+                             descriptorJson(mediatype::kOciManifest, subject, std::stoul(subjectSize)) +
                              ",\"annotations\":{\"unique\":\"" + unique + "\"}");
   };
   std::string sbom = artifact("application/vnd.example.sbom", "1");
   std::string signature = artifact("application/vnd.example.signature", "2");
-  std::string sbomDigest = client.pushManifest(kRepo, sha256Of(sbom), sbom, media::kOciManifest);
+  std::string sbomDigest = client.pushManifest(kRepo, sha256Of(sbom), sbom, mediatype::kOciManifest);
   std::string signatureDigest =
-      client.pushManifest(kRepo, sha256Of(signature), signature, media::kOciManifest);
+      client.pushManifest(kRepo, sha256Of(signature), signature, mediatype::kOciManifest);
   // Without artifactType, an image manifest's artifact type is its config's media type.
-  std::string typed =
-      imageManifest(media::kOciManifest, descriptorJson("application/vnd.example.config", config), {},
-                    ",\"subject\":" + descriptorJson(media::kOciManifest, subject, std::stoul(subjectSize)));
+  std::string typed = imageManifest(
+      mediatype::kOciManifest, descriptorJson("application/vnd.example.config", config), {},
+      ",\"subject\":" + descriptorJson(mediatype::kOciManifest, subject, std::stoul(subjectSize)));
   client.pushBlob(kRepo, config);
-  std::string typedDigest = client.pushManifest(kRepo, "typed", typed, media::kOciManifest);
+  std::string typedDigest = client.pushManifest(kRepo, "typed", typed, mediatype::kOciManifest);
   // An index may refer too.
-  std::string set = indexManifest(media::kOciIndex, {},
-                                  ",\"artifactType\":\"application/vnd.example.set\",\"subject\":" +
-                                      descriptorJson(media::kOciManifest, subject, std::stoul(subjectSize)));
-  std::string setDigest = client.pushManifest(kRepo, "set", set, media::kOciIndex);
+  std::string set =
+      indexManifest(mediatype::kOciIndex, {},
+                    ",\"artifactType\":\"application/vnd.example.set\",\"subject\":" +
+                        descriptorJson(mediatype::kOciManifest, subject, std::stoul(subjectSize)));
+  std::string setDigest = client.pushManifest(kRepo, "set", set, mediatype::kOciIndex);
   // Not a referrer: no subject.
   pushImage(kRepo, "unrelated", "unrelated");
 
   auto response = client.get("/v2/" + kRepo + "/referrers/" + subject);
   ASSERT_EQ(response.status, 200) << response.body;
-  EXPECT_EQ(response.header("Content-Type"), media::kOciIndex);
+  EXPECT_EQ(response.header("Content-Type"), mediatype::kOciIndex);
   EXPECT_EQ(response.header("OCI-Filters-Applied"), "");
   auto index = parseJson(response.body);
   EXPECT_EQ(index->getValue<int>("schemaVersion"), 2);
-  EXPECT_EQ(index->getValue<std::string>("mediaType"), media::kOciIndex);
+  EXPECT_EQ(index->getValue<std::string>("mediaType"), mediatype::kOciIndex);
   auto manifests = index->getArray("manifests");
   ASSERT_TRUE(manifests);
   ASSERT_EQ(manifests->size(), 4u) << response.body;
@@ -243,7 +244,7 @@ TEST_F(ApiListingTest, ReferrersWithAndWithoutArtifactTypeFilter) {
     byDigest[descriptor->getValue<std::string>("digest")] = descriptor;
   }
   ASSERT_TRUE(byDigest.count(sbomDigest));
-  EXPECT_EQ(byDigest[sbomDigest]->getValue<std::string>("mediaType"), media::kOciManifest);
+  EXPECT_EQ(byDigest[sbomDigest]->getValue<std::string>("mediaType"), mediatype::kOciManifest);
   EXPECT_EQ(byDigest[sbomDigest]->getValue<std::size_t>("size"), sbom.size());
   EXPECT_EQ(byDigest[sbomDigest]->getValue<std::string>("artifactType"), "application/vnd.example.sbom");
   EXPECT_EQ(byDigest[sbomDigest]->getObject("annotations")->getValue<std::string>("unique"), "1");
@@ -253,14 +254,14 @@ TEST_F(ApiListingTest, ReferrersWithAndWithoutArtifactTypeFilter) {
   ASSERT_TRUE(byDigest.count(typedDigest));
   EXPECT_EQ(byDigest[typedDigest]->getValue<std::string>("artifactType"), "application/vnd.example.config");
   ASSERT_TRUE(byDigest.count(setDigest));
-  EXPECT_EQ(byDigest[setDigest]->getValue<std::string>("mediaType"), media::kOciIndex);
+  EXPECT_EQ(byDigest[setDigest]->getValue<std::string>("mediaType"), mediatype::kOciIndex);
   EXPECT_EQ(byDigest[setDigest]->getValue<std::string>("artifactType"), "application/vnd.example.set");
 
   auto filtered =
       client.get("/v2/" + kRepo + "/referrers/" + subject + "?artifactType=application/vnd.example.sbom");
   ASSERT_EQ(filtered.status, 200);
   EXPECT_EQ(filtered.header("OCI-Filters-Applied"), "artifactType");
-  EXPECT_EQ(filtered.header("Content-Type"), media::kOciIndex);
+  EXPECT_EQ(filtered.header("Content-Type"), mediatype::kOciIndex);
   auto only = parseJson(filtered.body)->getArray("manifests");
   ASSERT_EQ(only->size(), 1u) << filtered.body;
   EXPECT_EQ(only->getObject(0)->getValue<std::string>("digest"), sbomDigest);
@@ -288,10 +289,10 @@ TEST_F(ApiListingTest, ReferrersWithAndWithoutArtifactTypeFilter) {
 TEST_F(ApiListingTest, ReferrersOfAnUnknownSubjectIsAnEmptyIndex) {
   auto response = client.get("/v2/" + kRepo + "/referrers/" + sha256Of("unknown subject"));
   ASSERT_EQ(response.status, 200) << response.body;
-  EXPECT_EQ(response.header("Content-Type"), media::kOciIndex);
+  EXPECT_EQ(response.header("Content-Type"), mediatype::kOciIndex);
   auto index = parseJson(response.body);
   EXPECT_EQ(index->getValue<int>("schemaVersion"), 2);
-  EXPECT_EQ(index->getValue<std::string>("mediaType"), media::kOciIndex);
+  EXPECT_EQ(index->getValue<std::string>("mediaType"), mediatype::kOciIndex);
   ASSERT_TRUE(index->getArray("manifests"));
   EXPECT_EQ(index->getArray("manifests")->size(), 0u);
   // Also in a repository that does not exist.

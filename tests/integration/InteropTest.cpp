@@ -13,7 +13,6 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include "DistributionProcess.hpp"
 #include "PierProcess.hpp"
@@ -112,18 +111,6 @@ void pushContent(std::uint16_t port, const Content& content) {
       pushManifest(port, repository.name, tag, manifestOf(repository, digest));
     chunk = 97; // a prime, so the last chunk is short
   }
-}
-
-Poco::JSON::Object::Ptr parseJson(const std::string& text) {
-  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-}
-
-std::vector<std::string> stringArray(const Poco::JSON::Object::Ptr& object, const std::string& key) {
-  std::vector<std::string> values;
-  auto array = object->getArray(key);
-  if (!array) return values;
-  for (std::size_t i = 0; i < array->size(); ++i) values.push_back(array->getElement<std::string>(i));
-  return values;
 }
 
 void expectManifest(std::uint16_t port, const std::string& name, const std::string& reference,

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -48,12 +50,10 @@ std::string readFile(const std::filesystem::path& file) {
   return content.str();
 }
 
-namespace {
-
-// Starts pier with its output going to outputFile; returns the PID.
-pid_t spawnPier(const std::vector<std::string>& arguments, const std::map<std::string, std::string>& env,
-                const std::filesystem::path& workingDirectory, const std::filesystem::path& outputFile) {
-  std::vector<std::string> args{PIER_TEST_BINARY};
+pid_t spawnProcess(const std::string& program, const std::vector<std::string>& arguments,
+                   const std::map<std::string, std::string>& env,
+                   const std::filesystem::path& workingDirectory, const std::filesystem::path& outputFile) {
+  std::vector<std::string> args{program};
   args.insert(args.end(), arguments.begin(), arguments.end());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
@@ -62,7 +62,10 @@ pid_t spawnPier(const std::vector<std::string>& arguments, const std::map<std::s
   std::vector<std::string> environment;
   for (char** e = environ; *e; ++e) {
     std::string entry = *e;
-    if (entry.rfind("REGISTRY_", 0) == 0) continue; // only what the test sets
+    // Pier and Distribution read REGISTRY_*: only what the test sets.
+    if (entry.rfind("REGISTRY_", 0) == 0) continue;
+    std::string key = entry.substr(0, entry.find('='));
+    if (env.count(key)) continue;
     environment.push_back(entry);
   }
   for (const auto& [key, value] : env) environment.push_back(key + "=" + value);
@@ -82,12 +85,11 @@ pid_t spawnPier(const std::vector<std::string>& arguments, const std::map<std::s
   pid_t pid = -1;
   int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error(std::string("cannot start pier: ") + std::strerror(rc));
+  if (rc != 0) throw std::runtime_error("cannot start " + program + ": " + std::strerror(rc));
   return pid;
 }
 
-// Waits for the process until the limit; kills it after. Returns its exit code or -1.
-int waitFor(pid_t pid, std::chrono::milliseconds limit) {
+int waitForExit(pid_t pid, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   int status = 0;
   while (true) {
@@ -99,22 +101,47 @@ int waitFor(pid_t pid, std::chrono::milliseconds limit) {
       waitpid(pid, &status, 0);
       return -1;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
-} // namespace
+std::uint16_t waitForListeningPort(pid_t pid, const std::filesystem::path& logFile,
+                                   const std::regex& listening, const std::string& name) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch match;
+    std::string text = readFile(logFile);
+    if (std::regex_search(text, match, listening)) return static_cast<std::uint16_t>(std::stoi(match[1]));
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      throw std::runtime_error(name + " exited before listening:\n" + text);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitForExit(pid, std::chrono::seconds(10));
+  throw std::runtime_error(name + " did not start listening within 20 s:\n" + readFile(logFile));
+}
+
+CommandResult runCommand(const std::string& program, const std::vector<std::string>& arguments,
+                         const std::map<std::string, std::string>& env,
+                         const std::filesystem::path& workingDirectory, std::chrono::seconds limit) {
+  TempDir scratch;
+  auto output = scratch / "output.log";
+  pid_t pid = spawnProcess(program, arguments, env,
+                           workingDirectory.empty() ? scratch.path() : workingDirectory, output);
+  CommandResult result;
+  result.exitCode = waitForExit(pid, limit);
+  result.output = readFile(output);
+  if (result.exitCode == -1)
+    result.output += "\n[killed or crashed: no exit within " + std::to_string(limit.count()) + " s]";
+  return result;
+}
 
 CommandResult runPier(const std::vector<std::string>& arguments,
                       const std::map<std::string, std::string>& env,
                       const std::filesystem::path& workingDirectory, std::chrono::seconds limit) {
-  TempDir scratch;
-  auto output = scratch / "output.log";
-  pid_t pid = spawnPier(arguments, env, workingDirectory, output);
-  CommandResult result;
-  result.exitCode = waitFor(pid, limit);
-  result.output = readFile(output);
-  return result;
+  return runCommand(PIER_TEST_BINARY, arguments, env,
+                    workingDirectory.empty() ? std::filesystem::current_path() : workingDirectory, limit);
 }
 
 std::string filesystemConfig(const std::filesystem::path& root, const std::string& extra) {
@@ -133,25 +160,9 @@ PierServer::PierServer(const std::string& configYaml, const std::map<std::string
     writeFile(dir_ / "config.yml", configYaml);
     arguments.push_back((dir_ / "config.yml").string());
   }
-  pid_ = spawnPier(arguments, env, dir_.path(), dir_ / "server.log");
+  pid_ = spawnProcess(PIER_TEST_BINARY, arguments, env, dir_.path(), dir_ / "server.log");
   static const std::regex listening(R"(msg=listening addr=[^ ]*:(\d+))");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::smatch match;
-    std::string text = log();
-    if (std::regex_search(text, match, listening)) {
-      port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
-      return;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("pier exited before listening:\n" + text);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  stop(SIGKILL);
-  throw std::runtime_error("pier did not start listening within 20 s:\n" + log());
+  port_ = waitForListeningPort(pid_, dir_ / "server.log", listening, "pier");
 }
 
 PierServer::~PierServer() {
@@ -165,7 +176,7 @@ std::string PierServer::log() const {
 int PierServer::stop(int signal) {
   if (pid_ <= 0) return exitCode_;
   kill(pid_, signal);
-  exitCode_ = waitFor(pid_, std::chrono::seconds(10));
+  exitCode_ = waitForExit(pid_, std::chrono::seconds(10));
   pid_ = -1;
   return exitCode_;
 }
@@ -197,6 +208,18 @@ HttpResponse httpRequest(std::uint16_t port, const std::string& method, const st
   }
   if (method != "HEAD") Poco::StreamCopier::copyToString(in, result.body);
   return result;
+}
+
+Poco::JSON::Object::Ptr parseJson(const std::string& text) {
+  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+std::vector<std::string> stringArray(const Poco::JSON::Object::Ptr& object, const std::string& key) {
+  std::vector<std::string> values;
+  auto array = object->getArray(key);
+  if (!array) return values;
+  for (std::size_t i = 0; i < array->size(); ++i) values.push_back(array->getElement<std::string>(i));
+  return values;
 }
 
 } // namespace pier::test

@@ -1,15 +1,21 @@
 #pragma once
 
-// Runs the real `pier` executable for integration tests: as a one-shot
-// command, or as a server on an ephemeral 127.0.0.1 port with a temporary
-// root, stopped by its PID when the test ends.
+// Runs processes for integration and e2e tests, pier among them: any program
+// as a one-shot command with a time limit, and the real `pier` executable as a
+// command or as a server on an ephemeral 127.0.0.1 port with a temporary root,
+// stopped by its PID when the test ends. Also HTTP requests and JSON parsing
+// for what those servers answer.
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include <sys/types.h>
+
+#include <Poco/JSON/Object.h>
 
 namespace pier::test {
 
@@ -35,7 +41,31 @@ struct CommandResult {
   std::string output; // stdout and stderr together
 };
 
-// Runs pier with arguments and extra environment, waiting at most `limit`.
+// Starts program (an absolute path) with arguments, the current environment
+// minus REGISTRY_* plus env, stdin from /dev/null and stdout+stderr into
+// outputFile, in workingDirectory (the current one when empty).
+pid_t spawnProcess(const std::string& program, const std::vector<std::string>& arguments,
+                   const std::map<std::string, std::string>& env,
+                   const std::filesystem::path& workingDirectory, const std::filesystem::path& outputFile);
+
+// Waits for the process until limit, kills it (SIGKILL) after; its exit code, or -1.
+int waitForExit(pid_t pid, std::chrono::milliseconds limit);
+
+// Waits (at most 20 s) until the process's log file holds a match of
+// `listening` whose first group is the port it listens on; kills the process
+// and throws, naming it `name`, when it exits first or does not get there.
+std::uint16_t waitForListeningPort(pid_t pid, const std::filesystem::path& logFile,
+                                   const std::regex& listening, const std::string& name);
+
+// Runs a command to its end or at most limit, in workingDirectory (a scratch
+// directory when empty); the output holds stdout and stderr.
+CommandResult runCommand(const std::string& program, const std::vector<std::string>& arguments,
+                         const std::map<std::string, std::string>& env = {},
+                         const std::filesystem::path& workingDirectory = {},
+                         std::chrono::seconds limit = std::chrono::seconds(60));
+
+// Runs pier with arguments and extra environment in workingDirectory (the
+// current one when empty), waiting at most `limit`.
 CommandResult runPier(const std::vector<std::string>& arguments,
                       const std::map<std::string, std::string>& env = {},
                       const std::filesystem::path& workingDirectory = {},
@@ -80,5 +110,10 @@ struct HttpResponse {
 HttpResponse httpRequest(std::uint16_t port, const std::string& method, const std::string& target,
                          const std::string& body = {},
                          const std::map<std::string, std::string>& headers = {});
+
+// A JSON object from text (throws unless the text is one).
+Poco::JSON::Object::Ptr parseJson(const std::string& text);
+// The strings of an array member; empty when the member is absent.
+std::vector<std::string> stringArray(const Poco::JSON::Object::Ptr& object, const std::string& key);
 
 } // namespace pier::test

@@ -9,17 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include "PierProcess.hpp"
 
 namespace pier::test {
 namespace {
-
-Poco::JSON::Object::Ptr parseJson(const std::string& text) {
-  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-}
 
 // Asserts the Distribution error body: {"errors":[{"code": code, "message": ...}]}.
 void expectError(const HttpResponse& response, int status, const std::string& code) {

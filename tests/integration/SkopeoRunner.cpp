@@ -44,7 +44,7 @@ CommandResult Skopeo::run(const std::vector<std::string>& arguments, std::chrono
       {"NO_PROXY", "*"},
   };
   // The process limit is a little above skopeo's own, so skopeo can report its timeout.
-  return runCommand(kSkopeoBinary, args, env, limit + std::chrono::seconds(10));
+  return runCommand(kSkopeoBinary, args, env, {}, limit + std::chrono::seconds(10));
 }
 
 CommandResult Skopeo::copy(const std::string& source, const std::string& destination,

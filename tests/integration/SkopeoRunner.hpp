@@ -4,10 +4,11 @@
 // XDG directories, TMPDIR, the trust policy and registries.conf all live in
 // a temporary directory, so nothing reads or touches the user's configuration.
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "DistributionProcess.hpp"
 #include "PierProcess.hpp"
 
 namespace pier::test {
