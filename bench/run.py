@@ -742,12 +742,16 @@ def build_httpload(base):
 # Measures
 
 class Measure:
-    def __init__(self, key, title, unit, participants, higher_better=True):
+    def __init__(self, key, title, unit, participants, higher_better=True, repeats=1):
         self.key = key
         self.title = title
         self.unit = unit
         self.participants = participants  # keys
         self.higher_better = higher_better
+        # Runs per server per round, alternating A B C A B C, each 1/repeats of the run time: for measures whose
+        # single runs scatter widely (a large GET on 2 shared cores swings between ~2.5 and ~5 GB/s with where
+        # the scheduler puts client and server), so the median stands on more samples.
+        self.repeats = repeats
 
 
 class Bench:
@@ -779,8 +783,10 @@ class Bench:
         }
         regs = ["pier", "distribution"]
         self.measures = [
-            Measure("blob_get_1", f"GET {args.big_mib} MiB blob, 1 connection", "MB/s", regs + ["nginx"]),
-            Measure("blob_get_8", f"GET {args.big_mib} MiB blob, 8 connections", "MB/s", regs + ["nginx"]),
+            Measure("blob_get_1", f"GET {args.big_mib} MiB blob, 1 connection", "MB/s", regs + ["nginx"],
+                    repeats=args.blob_repeats),
+            Measure("blob_get_8", f"GET {args.big_mib} MiB blob, 8 connections", "MB/s", regs + ["nginx"],
+                    repeats=args.blob_repeats),
             Measure("head_blob", f"HEAD small blob, {args.connections} connections", "req/s",
                     regs + (["pier_nocache"] if "pier_nocache" in servers else [])),
             Measure("get_blob", f"GET small blob, {args.connections} connections", "req/s", regs),
@@ -824,7 +830,8 @@ class Bench:
             else:
                 pf = self.scripts / ("nginx_path.txt" if key == "nginx" else "big_path.txt")
                 pf.write_text(path + "\n")
-                res = run_httpload(a, self.httpload, server.port, pf, "GET", conns, server, read_size=256 * 1024)
+                res = run_httpload(a, self.httpload, server.port, pf, "GET", conns, server, read_size=256 * 1024,
+                                   duration=max(2, -(-a.duration // measure.repeats)))
             self.check_wrk(measure, key, res, "GET", [path])
             return res["mbps"], res
         if m == "head_blob":
@@ -915,9 +922,11 @@ class Bench:
         a = self.args
         for rnd in range(a.rounds):
             for measure in self.measures:
-                order = list(measure.participants)
-                k = rnd % len(order)
-                order = order[k:] + order[:k]  # alternate who goes first from round to round
+                order = []
+                for rep in range(measure.repeats):
+                    k = (rnd + rep) % len(measure.participants)
+                    # alternate who goes first from round to round (and from repeat to repeat)
+                    order += measure.participants[k:] + measure.participants[:k]
                 for key in order:
                     try:
                         value, detail = self.run_one(measure, key)
@@ -1007,7 +1016,9 @@ def write_report(path, args, bench, servers, memory, info, started, command, loa
       f"log.level {args.log_level}, access log off, on 127.0.0.1. \"Pier, no cache\" is a third server with "
       f"`storage.cache.blobdescriptor: none`. nginx serves the large blob's data file from Pier's root with sendfile")
     w(f"- {args.rounds} round(s) of {args.duration} s per load run; the order of the servers alternates from round "
-      f"to round (A B, then B A); each figure is the median of the rounds, per-round values in brackets. "
+      f"to round (A B, then B A); each figure is the median of the rounds, per-run values in brackets. "
+      f"The large blob GETs run {args.blob_repeats} times per server per round, alternating, "
+      f"{max(2, -(-args.duration // args.blob_repeats))} s each: single runs of them scatter widely on this machine. "
       f"MB = 10^6 bytes. Push: {args.push_count} push(es) per round, fresh content each, timed from POST to the "
       f"final 201 over one keep-alive connection, with a sync(2) before each")
     w("")
@@ -1209,6 +1220,8 @@ def parse_args(argv):
     p.add_argument("--smoke", action="store_true", help="a few seconds, tiny sizes, 1 round; writes to a temporary "
                    "file unless --out is given; exits non-zero when a request fails")
     p.add_argument("--rounds", type=int, help="rounds (default 3; smoke 1)")
+    p.add_argument("--blob-repeats", type=int,
+                   help="large blob GET runs per server per round, alternating (default 4; smoke 1)")
     p.add_argument("--duration", type=int, help="seconds per load run (default 10; smoke 1)")
     p.add_argument("--out", help="report file (default bench/RESULTS.md; smoke: a temporary file)")
     p.add_argument("--connections", type=int, default=64, help="connections for the requests/s measures")
@@ -1240,16 +1253,16 @@ def parse_args(argv):
     p.add_argument("--time-limit", type=int, help="stop everything after this many seconds (default: computed)")
     a = p.parse_args(argv)
     full = dict(rounds=3, duration=10, big_mib=256, small_count=500, manifests=10, tags=100, repos=50, push_mib=256,
-                chunk_mib=8, push_count=2)
+                chunk_mib=8, push_count=2, blob_repeats=4)
     smoke = dict(rounds=1, duration=1, big_mib=4, small_count=20, manifests=2, tags=4, repos=3, push_mib=4,
-                 chunk_mib=1, push_count=1)
+                 chunk_mib=1, push_count=1, blob_repeats=1)
     for k, dv in (smoke if a.smoke else full).items():
         if getattr(a, k) is None:
             setattr(a, k, dv)
     if a.smoke:
         a.small_max_kib = min(a.small_max_kib, 8)
     for k in ("rounds", "duration", "big_mib", "small_count", "manifests", "tags", "push_mib", "chunk_mib",
-              "push_count", "connections", "wrk_threads"):
+              "push_count", "connections", "wrk_threads", "blob_repeats"):
         if getattr(a, k) < 1:
             p.error(f"--{k.replace('_', '-')} must be at least 1")
     if not 0 <= a.repos <= 90:
@@ -1259,7 +1272,7 @@ def parse_args(argv):
     if a.out is None and not a.smoke:
         a.out = str(REPO_ROOT / "bench/RESULTS.md")
     if a.time_limit is None:
-        runs = 17
+        runs = 17 + 6 * (a.blob_repeats - 1)  # a bound: repeated runs are shorter
         per_round = runs * (a.duration + 5) + 4 * a.push_count * (a.push_mib / 20 + 10)
         a.time_limit = int(300 + a.big_mib / 5 + a.rounds * per_round * 2)
     return a

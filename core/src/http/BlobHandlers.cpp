@@ -2,7 +2,10 @@
 #include <cstring>
 #include <memory>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/NetException.h>
@@ -18,17 +21,28 @@ namespace pier {
 namespace {
 
 constexpr std::size_t kStreamBuffer = 1 << 20;
+constexpr std::int64_t kSendfileChunk = std::int64_t(1) << 30;
 
-// Sends length bytes of the reader's file straight from the page cache to the
-// socket, without copying them through user space.
-void sendFileRegion(Exchange& exchange, int fileDescriptor, std::int64_t length) {
-  auto& request = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(exchange.request());
-  int socket = request.socket().impl()->sockfd();
+int socketOf(Exchange& exchange) {
+  return dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(exchange.request()).socket().impl()->sockfd();
+}
+
+// TCP_CORK holds partial segments back, as nginx's tcp_nopush does: the
+// headers leave with the first bytes of the body, and a large send goes out
+// in full segments, which on loopback is both faster and steadier.
+void setCork(int socket, bool on) {
+  int value = on ? 1 : 0;
+  ::setsockopt(socket, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
+
+// Sends length bytes of the file straight from the page cache to the socket,
+// without copying them through user space.
+void sendFileRegion(int socket, int fileDescriptor, std::int64_t length) {
   off_t* noOffset = nullptr; // the descriptor is positioned at the range's start
   std::int64_t left = length;
   while (left > 0) {
     ssize_t sent = ::sendfile(socket, fileDescriptor, noOffset,
-                              static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 30)));
+                              static_cast<std::size_t>(std::min<std::int64_t>(left, kSendfileChunk)));
     if (sent < 0 && errno == EINTR) continue;
     if (sent <= 0)
       throw Poco::Net::NetException(std::string("sendfile stopped: ") +
@@ -42,8 +56,11 @@ void streamBlob(Exchange& exchange, FileReader& reader, std::int64_t length) {
   if (exchange.isHead()) return;
   int fileDescriptor = reader.fileDescriptor();
   if (fileDescriptor >= 0) {
+    int socket = socketOf(exchange);
+    setCork(socket, true);
     out.flush(); // the headers
-    sendFileRegion(exchange, fileDescriptor, length);
+    sendFileRegion(socket, fileDescriptor, length);
+    setCork(socket, false);
     return;
   }
   std::unique_ptr<char[]> buffer(new char[kStreamBuffer]);
