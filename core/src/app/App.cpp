@@ -7,7 +7,21 @@ std::filesystem::path pluginDirectory(const Config& config) {
                                           : std::filesystem::path(config.plugins.directory);
 }
 
+namespace {
+
+// Keys Pier reads but does not act on yet: serving without them would be a
+// silent surprise (plain HTTP where TLS was asked for, no pull-through cache).
+void refuseUnsupported(const Config& config) {
+  if (!config.http.tls.certificate.empty() || !config.http.tls.key.empty())
+    throw ConfigError("http.tls: TLS is not supported yet; terminate TLS in front of Pier");
+  if (config.proxy->has("remoteurl"))
+    throw ConfigError("proxy.remoteurl: the pull-through cache is not supported yet");
+}
+
+} // namespace
+
 App::App(Config config, LineLogger& logger) : config_(std::move(config)), logger_(logger) {
+  refuseUnsupported(config_);
   plugins_.loadDirectory(pluginDirectory(config_));
   const PluginCatalog& catalog = plugins_.catalog();
 
@@ -30,6 +44,10 @@ App::App(Config config, LineLogger& logger) : config_(std::move(config)), logger
   blobs_ = std::make_unique<BlobStore>(*driver_, cache_.get());
   uploads_ = std::make_unique<UploadService>(*blobs_);
   manifests_ = std::make_unique<ManifestService>(*blobs_);
+  const auto& purging = config_.storage.uploadPurging;
+  if (purging.enabled && !config_.storage.readOnly)
+    uploadPurger_ = std::make_unique<UploadPurger>(
+        *driver_, logger_, UploadPurger::Settings{purging.age, purging.interval, purging.dryRun});
 }
 
 App::~App() {

@@ -11,6 +11,7 @@
 #include "plugin/PluginLoader.hpp"
 #include "storage/BlobStore.hpp"
 #include "storage/ManifestService.hpp"
+#include "storage/UploadPurger.hpp"
 #include "storage/UploadService.hpp"
 
 namespace pier {
@@ -52,6 +53,7 @@ private:
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<UploadService> uploads_;
   std::unique_ptr<ManifestService> manifests_;
+  std::unique_ptr<UploadPurger> uploadPurger_; // last: stopped before everything it uses
 };
 
 // The plugin directory the config names, or the default next to the executable.

@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/App.hpp"
 #include "http/Exchange.hpp"
 #include "http/Handlers.hpp"
 #include "storage/Reference.hpp"
@@ -71,6 +72,9 @@ void route(Exchange& exchange) {
     return handleHealth(exchange);
   }
   if (path.rfind("/v2/", 0) == 0) {
+    if (exchange.app().config().storage.readOnly && !isRead(exchange.request().getMethod()))
+      throw errcode::Exception(errcode::Unsupported,
+                               "the registry is in read-only mode (storage.maintenance.readonly)");
     std::string_view rest = std::string_view(path).substr(4);
     if (rest == "_catalog") {
       requireRead(exchange);

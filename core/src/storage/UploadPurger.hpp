@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+
+#include <pier/storage_driver.hpp>
+
+namespace pier {
+
+// Removes abandoned uploads (Distribution's storage.maintenance.uploadpurging):
+// every `interval`, uploads whose startedat is older than `age` are deleted,
+// or only logged in a dry run.
+class UploadPurger {
+public:
+  struct Settings {
+    std::chrono::milliseconds age;
+    std::chrono::milliseconds interval;
+    bool dryRun = false;
+  };
+
+  // Starts the background thread; its first pass runs one interval after start.
+  UploadPurger(StorageDriver& driver, Logger& logger, Settings settings);
+  ~UploadPurger(); // stops the thread, waiting for a running pass to end
+  UploadPurger(const UploadPurger&) = delete;
+  UploadPurger& operator=(const UploadPurger&) = delete;
+
+  // One pass: uploads started before `startedBefore` are removed (unless
+  // dryRun). Returns how many were (or would have been) removed.
+  static std::size_t purge(const Context& context, StorageDriver& driver,
+                           std::chrono::system_clock::time_point startedBefore, bool dryRun);
+
+private:
+  void run();
+
+  StorageDriver& driver_;
+  Logger& logger_;
+  Settings settings_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+} // namespace pier
