@@ -102,6 +102,31 @@ TEST_F(ServerTest, ConfiguredHeadersAreOnEveryResponse) {
   EXPECT_EQ(httpRequest(withHeaders.port(), "GET", "/nope").header("X-Content-Type-Options"), "nosniff");
 }
 
+TEST(ServerUrls, PrefixServesTheApiBelowItAndInItsUrls) {
+  TempDir root;
+  PierServer server(filesystemConfig(root.path(), "  prefix: /registry/\n"));
+  EXPECT_EQ(httpRequest(server.port(), "GET", "/registry/v2/").status, 200);
+  expectError(httpRequest(server.port(), "GET", "/v2/"), 404, "NOT_FOUND");
+  auto upload = httpRequest(server.port(), "POST", "/registry/v2/a/b/blobs/uploads/");
+  EXPECT_EQ(upload.status, 202);
+  EXPECT_EQ(upload.header("Location").rfind("/registry/v2/a/b/blobs/uploads/", 0), 0u)
+      << upload.header("Location");
+  EXPECT_EQ(httpRequest(server.port(), "GET", upload.header("Location")).status, 204);
+}
+
+TEST(ServerUrls, HostMakesUrlsAbsoluteUnlessRelativeUrlsIsSet) {
+  TempDir root;
+  PierServer absolute(filesystemConfig(root.path(), "  host: https://registry.example.test/\n"));
+  auto upload = httpRequest(absolute.port(), "POST", "/v2/a/blobs/uploads/");
+  EXPECT_EQ(upload.header("Location").rfind("https://registry.example.test/v2/a/blobs/uploads/", 0), 0u)
+      << upload.header("Location");
+  TempDir other;
+  PierServer relative(
+      filesystemConfig(other.path(), "  host: https://registry.example.test\n  relativeurls: true\n"));
+  EXPECT_EQ(
+      httpRequest(relative.port(), "POST", "/v2/a/blobs/uploads/").header("Location").rfind("/v2/a/", 0), 0u);
+}
+
 TEST(ServerSignals, SigtermStopsCleanly) {
   TempDir root;
   PierServer server(filesystemConfig(root.path()));

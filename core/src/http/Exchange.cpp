@@ -14,11 +14,29 @@ Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::H
   std::size_t question = uri.find('?');
   path_ = uri.substr(0, question);
   if (question != std::string::npos) query_ = uri.substr(question + 1);
+  // Under http.prefix the API lives at <prefix>/v2/...; other paths stay as
+  // they are and find no endpoint.
+  const std::string& prefix = app.config().http.prefix;
+  if (!prefix.empty() && prefix != "/") {
+    std::string base = prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
+    if (path_.size() > base.size() && path_.compare(0, base.size(), base) == 0 && path_[base.size()] == '/')
+      path_.erase(0, base.size());
+  }
 
   response_.set("Docker-Distribution-API-Version", "registry/2.0");
   for (const auto& [name, values] : app.config().http.headers) {
     for (const auto& value : values) response_.add(name, value);
   }
+}
+
+std::string Exchange::urlFor(std::string_view apiPath) const {
+  const Config::Http& http = app_.config().http;
+  std::string url = http.relativeUrls ? std::string() : http.host;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  std::string prefix = http.prefix;
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  if (!prefix.empty() && prefix.front() != '/') url += '/';
+  return url + prefix + std::string(apiPath);
 }
 
 std::optional<std::string> Exchange::queryParameter(std::string_view name) const {

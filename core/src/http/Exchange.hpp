@@ -30,8 +30,12 @@ public:
   Poco::Net::HTTPServerResponse& response() const { return response_; }
   const Context& context() const { return context_; }
   const std::string& requestId() const { return context_.requestId(); }
-  const std::string& path() const { return path_; }   // the URI's path, not decoded
+  const std::string& path() const { return path_; }   // the URI's path below http.prefix, not decoded
   const std::string& query() const { return query_; } // the URI's query, without '?'
+  // The URL clients are told to use for an API path ("/v2/..."): under
+  // http.prefix, and absolute on http.host when that is configured.
+  std::string urlFor(std::string_view apiPath) const;
+
   const std::string& method() const { return request_.getMethod(); }
   // The first value of a query parameter, percent-decoded.
   std::optional<std::string> queryParameter(std::string_view name) const;

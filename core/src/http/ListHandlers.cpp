@@ -31,8 +31,8 @@ std::string encode(const std::string& text) {
 
 // Link: <path?last=…&n=…>; rel="next", pointing at the following page.
 void setNextLink(Exchange& exchange, const std::string& path, const std::string& last, std::size_t n) {
-  exchange.response().set("Link", "<" + path + "?last=" + encode(last) + "&n=" + std::to_string(n) +
-                                      ">; rel=\"next\"");
+  exchange.response().set("Link", "<" + exchange.urlFor(path) + "?last=" + encode(last) +
+                                      "&n=" + std::to_string(n) + ">; rel=\"next\"");
 }
 
 } // namespace

@@ -65,7 +65,7 @@ void putManifest(Exchange& exchange, const std::string& name, const ManifestRefe
   auto result = exchange.app().manifests().put(exchange.context(), name, reference.tag, reference.digest,
                                                std::move(content), exchange.request().getContentType());
   auto& response = exchange.response();
-  response.set("Location", "/v2/" + name + "/manifests/" + result.digest.toString());
+  response.set("Location", exchange.urlFor("/v2/" + name + "/manifests/" + result.digest.toString()));
   response.set("Docker-Content-Digest", result.digest.toString());
   if (result.subject) response.set("OCI-Subject", result.subject->toString());
   exchange.sendEmpty(201);

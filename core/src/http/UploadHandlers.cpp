@@ -19,7 +19,7 @@ std::string uploadRange(std::int64_t size) {
 void sendUploadStatus(Exchange& exchange, int status, const std::string& name, const std::string& id,
                       std::int64_t size) {
   auto& response = exchange.response();
-  response.set("Location", uploadLocation(name, id));
+  response.set("Location", exchange.urlFor(uploadLocation(name, id)));
   response.set("Range", uploadRange(size));
   response.set("Docker-Upload-UUID", id);
   exchange.sendEmpty(status);
@@ -27,7 +27,7 @@ void sendUploadStatus(Exchange& exchange, int status, const std::string& name, c
 
 void sendBlobCreated(Exchange& exchange, const std::string& name, const std::string& digest) {
   auto& response = exchange.response();
-  response.set("Location", "/v2/" + name + "/blobs/" + digest);
+  response.set("Location", exchange.urlFor("/v2/" + name + "/blobs/" + digest));
   response.set("Docker-Content-Digest", digest);
   exchange.sendEmpty(201);
 }
