@@ -14,13 +14,15 @@ Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::H
   std::size_t question = uri.find('?');
   path_ = uri.substr(0, question);
   if (question != std::string::npos) query_ = uri.substr(question + 1);
-  // Under http.prefix the API lives at <prefix>/v2/...; other paths stay as
-  // they are and find no endpoint.
+  // Under http.prefix the API lives at <prefix>/v2/...; other paths find no
+  // API endpoint.
   const std::string& prefix = app.config().http.prefix;
   if (!prefix.empty() && prefix != "/") {
     std::string base = prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
     if (path_.size() > base.size() && path_.compare(0, base.size(), base) == 0 && path_[base.size()] == '/')
       path_.erase(0, base.size());
+    else
+      outsidePrefix_ = true;
   }
 
   response_.set("Docker-Distribution-API-Version", "registry/2.0");

@@ -41,6 +41,8 @@ public:
   std::optional<std::string> queryParameter(std::string_view name) const;
   // The request's Content-Length, when it sent one.
   std::optional<std::int64_t> contentLength() const;
+  // True when http.prefix is set and the path is not below it.
+  bool outsidePrefix() const { return outsidePrefix_; }
   bool isHead() const { return request_.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD; }
 
   void send(int status, std::string_view body, std::string_view contentType);
@@ -70,6 +72,7 @@ private:
   Context context_;
   std::string path_;
   std::string query_;
+  bool outsidePrefix_ = false;
   bool responded_ = false;
   int status_ = 0;
   std::int64_t bytesSent_ = 0;

@@ -63,13 +63,14 @@ void routeRepository(Exchange& exchange, std::string_view rest) {
 
 void route(Exchange& exchange) {
   const std::string& path = exchange.path();
-  if (path == "/v2/" || path == "/v2") {
-    requireRead(exchange);
-    return handleBase(exchange);
-  }
   if (path == "/debug/health") {
     requireRead(exchange);
     return handleHealth(exchange);
+  }
+  if (exchange.outsidePrefix()) throw errcode::Exception(errcode::NotFound, "no endpoint at " + path);
+  if (path == "/v2/" || path == "/v2") {
+    requireRead(exchange);
+    return handleBase(exchange);
   }
   if (path.rfind("/v2/", 0) == 0) {
     if (exchange.app().config().storage.readOnly && !isRead(exchange.request().getMethod()))
