@@ -297,19 +297,8 @@ public:
     checkFilePath(path);
     std::string finalPath = fullPath(path);
     std::string directory = makeParents(path, finalPath);
-    std::string temporary = childPath(directory, std::string(kTemporaryPrefix) + std::string(baseName(path)) +
-                                                     "." + randomSuffix());
-    Descriptor fd(openFile(temporary, O_WRONLY | O_CREAT | O_EXCL, 0666));
-    if (!fd) fail("cannot create", temporary, errno);
-    try {
-      writeAll(fd.get(), content.data(), content.size(), path);
-      syncFile(fd.get(), path);
-      fd.reset();
-      if (::rename(temporary.c_str(), finalPath.c_str()) != 0) fail("cannot write", path, errno);
-    } catch (...) {
-      ::unlink(temporary.c_str());
-      throw;
-    }
+    replaceAtomically(path, directory, finalPath,
+                      [&](int fd) { writeAll(fd, content.data(), content.size(), path); });
     syncDirectory(directory);
   }
 
@@ -352,22 +341,33 @@ public:
       return;
     Descriptor source(openFile(finalPath, O_RDONLY));
     if (!source) fail("cannot open", path, errno);
-    std::string temporary = childPath(directory, std::string(kTemporaryPrefix) + std::string(baseName(path)) +
-                                                     "." + randomSuffix());
-    Descriptor target(openFile(temporary, O_WRONLY | O_CREAT | O_EXCL, 0666));
-    if (!target) fail("cannot create", temporary, errno);
-    try {
+    replaceAtomically(path, directory, partial, [&](int target) {
       off_t left = st.st_size;
       while (left > 0) {
-        ssize_t copied = ::copy_file_range(source.get(), nullptr, target.get(), nullptr,
-                                           static_cast<std::size_t>(left), 0);
+        ssize_t copied =
+            ::copy_file_range(source.get(), nullptr, target, nullptr, static_cast<std::size_t>(left), 0);
         if (copied < 0 && errno == EINTR) continue;
         if (copied <= 0) fail("cannot copy", path, copied < 0 ? errno : EIO);
         left -= copied;
       }
-      syncFile(target.get(), path);
-      target.reset();
-      if (::rename(temporary.c_str(), partial.c_str()) != 0) fail("cannot resume", path, errno);
+    });
+  }
+
+  // Fills a new file next to target under a temporary name, fsyncs it and
+  // renames it onto target: readers see the old file or the whole new one,
+  // and a failure leaves no temporary behind.
+  template <typename Fill>
+  void replaceAtomically(const std::string& path, const std::string& directory, const std::string& target,
+                         Fill fill) {
+    std::string temporary = childPath(directory, std::string(kTemporaryPrefix) + std::string(baseName(path)) +
+                                                     "." + randomSuffix());
+    Descriptor fd(openFile(temporary, O_WRONLY | O_CREAT | O_EXCL, 0666));
+    if (!fd) fail("cannot create", temporary, errno);
+    try {
+      fill(fd.get());
+      syncFile(fd.get(), path);
+      fd.reset();
+      if (::rename(temporary.c_str(), target.c_str()) != 0) fail("cannot write", path, errno);
     } catch (...) {
       ::unlink(temporary.c_str());
       throw;

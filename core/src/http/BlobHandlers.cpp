@@ -128,8 +128,7 @@ void getBlob(Exchange& exchange, const std::string& name, const Digest& digest) 
 
 void deleteBlob(Exchange& exchange, const std::string& name, const Digest& digest) {
   App& app = exchange.app();
-  if (!app.config().storage.deleteEnabled)
-    throw errcode::Exception(errcode::Unsupported, "deletes are disabled (storage.delete.enabled)");
+  requireDeletesEnabled(app.config());
   if (!app.blobs().unlink(exchange.context(), name, LinkSpace::layers, digest))
     throw errcode::Exception(errcode::BlobUnknown, "", digest.toString());
   exchange.sendEmpty(202);

@@ -73,8 +73,7 @@ void putManifest(Exchange& exchange, const std::string& name, const ManifestRefe
 
 void deleteManifest(Exchange& exchange, const std::string& name, const ManifestReference& reference) {
   App& app = exchange.app();
-  if (!app.config().storage.deleteEnabled)
-    throw errcode::Exception(errcode::Unsupported, "deletes are disabled (storage.delete.enabled)");
+  requireDeletesEnabled(app.config());
   if (reference.tag)
     app.manifests().removeTag(exchange.context(), name, *reference.tag);
   else
