@@ -20,8 +20,8 @@ void refuseUnsupported(const Config& config) {
 
 } // namespace
 
-App::App(Config config, LineLogger& logger) : config_(std::move(config)), logger_(logger) {
-  refuseUnsupported(config_);
+App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(config)), logger_(logger) {
+  if (mode == AppMode::serve) refuseUnsupported(config_);
   plugins_.loadDirectory(pluginDirectory(config_));
   const PluginCatalog& catalog = plugins_.catalog();
 
@@ -34,18 +34,20 @@ App::App(Config config, LineLogger& logger) : config_(std::move(config)), logger
         config_.storage.blobDescriptorCache == "redis" ? *config_.redis : *config_.storage.cacheParameters;
     cache_ = catalog.createBlobDescriptorCache(config_.storage.blobDescriptorCache, parameters);
   }
-  if (config_.auth)
+  if (mode == AppMode::serve && config_.auth)
     accessController_ = catalog.createAccessController(config_.auth->name, *config_.auth->parameters);
-  for (const auto& endpoint : config_.notifications.endpoints) {
-    if (endpoint->has("disabled") && endpoint->getValue<bool>("disabled")) continue;
-    std::string type = endpoint->has("type") ? endpoint->getValue<std::string>("type") : "webhook";
-    sinks_.push_back(catalog.createNotificationSink(type, *endpoint));
+  if (mode == AppMode::serve) {
+    for (const auto& endpoint : config_.notifications.endpoints) {
+      if (endpoint->has("disabled") && endpoint->getValue<bool>("disabled")) continue;
+      std::string type = endpoint->has("type") ? endpoint->getValue<std::string>("type") : "webhook";
+      sinks_.push_back(catalog.createNotificationSink(type, *endpoint));
+    }
   }
   blobs_ = std::make_unique<BlobStore>(*driver_, cache_.get());
   uploads_ = std::make_unique<UploadService>(*blobs_);
   manifests_ = std::make_unique<ManifestService>(*blobs_);
   const auto& purging = config_.storage.uploadPurging;
-  if (purging.enabled && !config_.storage.readOnly)
+  if (mode == AppMode::serve && purging.enabled && !config_.storage.readOnly)
     uploadPurger_ = std::make_unique<UploadPurger>(
         *driver_, logger_, UploadPurger::Settings{purging.age, purging.interval, purging.dryRun});
 }

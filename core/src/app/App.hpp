@@ -16,13 +16,20 @@
 
 namespace pier {
 
+// What an App is built for: serving the registry, or offline maintenance of
+// its storage (garbage-collect), which needs only the storage driver and the
+// blob descriptor cache: no access controller, notification sinks or upload
+// purger, and no refusal of settings that only concern serving (TLS, proxy).
+enum class AppMode { serve, maintenance };
+
 // Everything a handler needs, built once at startup from the config (as
 // Distribution's app.go): the loaded plugins and the instances made from them.
 class App {
 public:
-  // Loads the plugins and creates the configured driver, cache, access
-  // controller and sinks. Throws ConfigError or PluginError.
-  App(Config config, LineLogger& logger);
+  // Loads the plugins and creates the configured driver and cache and, when
+  // serving, the access controller, sinks and upload purger. Throws
+  // ConfigError or PluginError.
+  App(Config config, LineLogger& logger, AppMode mode = AppMode::serve);
   ~App();
   App(const App&) = delete;
   App& operator=(const App&) = delete;
@@ -32,7 +39,7 @@ public:
   const PluginLoader& plugins() const { return plugins_; }
 
   StorageDriver& driver() const { return *driver_; }
-  // Null when the config names no cache / no access controller.
+  // Null when the config names no cache / no access controller (the latter always in maintenance mode).
   BlobDescriptorCache* blobDescriptorCache() const { return cache_.get(); }
   AccessController* accessController() const { return accessController_.get(); }
   const std::vector<std::shared_ptr<NotificationSink>>& notificationSinks() const { return sinks_; }

@@ -1,4 +1,4 @@
-// The pier command line: serve, plugins, version.
+// The pier command line: serve, garbage-collect, plugins, version.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -6,6 +6,7 @@
 
 #include "app/App.hpp"
 #include "http/HttpServer.hpp"
+#include "storage/GarbageCollector.hpp"
 
 namespace {
 
@@ -13,6 +14,11 @@ constexpr const char* kUsage = R"(usage: pier <command> [arguments]
 
 commands:
   serve [CONFIG]     run the registry on CONFIG (the embedded conf/config.yml when omitted)
+  garbage-collect CONFIG [--dry-run] [--delete-untagged]
+                     delete the blobs no manifest references from the storage CONFIG names;
+                     run it while no server writes there (stopped, or storage.maintenance.readonly)
+                     -d, --dry-run          only print what would be deleted
+                     -m, --delete-untagged  also delete manifests no tag, index or subject holds
   plugins [CONFIG]   list the plugins in the plugin directory: kind, name, file
   version            print the version
   help               print this text
@@ -65,6 +71,45 @@ int serve(int argc, char** argv) {
   return 0;
 }
 
+int garbageCollect(int argc, char** argv) {
+  std::string configPath;
+  pier::GarbageCollector::Options options;
+  for (int i = 2; i < argc; ++i) {
+    std::string argument = argv[i];
+    if (argument == "--dry-run" || argument == "-d") {
+      options.dryRun = true;
+    } else if (argument == "--delete-untagged" || argument == "-m") {
+      options.deleteUntagged = true;
+    } else if (argument.starts_with("-") || !configPath.empty()) {
+      std::fprintf(stderr, "pier garbage-collect: unexpected argument \"%s\"\n\n%s", argument.c_str(),
+                   kUsage);
+      return 2;
+    } else {
+      configPath = argument;
+    }
+  }
+  if (configPath.empty()) {
+    std::fprintf(stderr, "pier garbage-collect: CONFIG is required\n\n%s", kUsage);
+    return 2;
+  }
+
+  pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
+  auto logger = makeLogger(config);
+  for (const auto& warning : config.warnings)
+    logger->write(pier::LogLevel::warn, "configuration", {{"warning", warning}});
+  pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
+  pier::Context context("garbage-collect", *logger);
+  pier::GarbageCollector collector(app.driver(), app.blobDescriptorCache(), std::cout, std::cerr);
+  try {
+    collector.run(context, options);
+  } catch (const std::exception& e) {
+    std::cout << std::flush;
+    std::fprintf(stderr, "pier: garbage-collect failed: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
 int listPlugins(int argc, char** argv) {
   pier::Config config = loadConfig(argc, argv);
   pier::PluginLoader loader;
@@ -83,6 +128,7 @@ int main(int argc, char** argv) {
   std::string command = argc >= 2 ? argv[1] : "help";
   try {
     if (command == "serve") return serve(argc, argv);
+    if (command == "garbage-collect") return garbageCollect(argc, argv);
     if (command == "plugins") return listPlugins(argc, argv);
     if (command == "version" || command == "--version") {
       std::printf("pier %s (plugin ABI %d)\n", PIER_VERSION, PIER_PLUGIN_ABI_VERSION);
