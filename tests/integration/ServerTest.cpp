@@ -47,6 +47,14 @@ TEST_F(ServerTest, BaseEndpointAnswersEmptyObjectWithApiVersion) {
   EXPECT_EQ(head.header("Content-Length"), "2");
 }
 
+TEST_F(ServerTest, AbsoluteFormTargetsAreServed) {
+  auto response =
+      httpRequest(server.port(), "GET", "http://127.0.0.1:" + std::to_string(server.port()) + "/v2/");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "{}");
+  expectError(httpRequest(server.port(), "GET", "http://127.0.0.1/nothing?x=1"), 404, "NOT_FOUND");
+}
+
 TEST_F(ServerTest, UnknownPathIsNotFoundWithErrorJson) {
   for (const char* path : {"/", "/v1/", "/nothing/here", "/v2/../etc/passwd", "/debug/nothing"}) {
     SCOPED_TRACE(path);

@@ -10,10 +10,18 @@ namespace pier {
 Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                    std::string requestId)
     : app_(app), request_(request), response_(response), context_(std::move(requestId), app.logger()) {
-  const std::string& uri = request.getURI();
+  std::string_view uri = request.getURI();
+  // HTTP/1.1 servers take the absolute form too: "GET http://host/v2/ HTTP/1.1".
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (uri.substr(0, scheme.size()) == scheme) {
+      std::size_t slash = uri.find('/', scheme.size());
+      uri = slash == std::string_view::npos ? std::string_view("/") : uri.substr(slash);
+      break;
+    }
+  }
   std::size_t question = uri.find('?');
-  path_ = uri.substr(0, question);
-  if (question != std::string::npos) query_ = uri.substr(question + 1);
+  path_ = std::string(uri.substr(0, question));
+  if (question != std::string_view::npos) query_ = std::string(uri.substr(question + 1));
   // Under http.prefix the API lives at <prefix>/v2/...; other paths find no
   // API endpoint.
   const std::string& prefix = app.config().http.prefix;
