@@ -213,6 +213,8 @@ NodePtr buildSchema() {
           {"ignoredmediatypes", stringList()},
           {"ignore", section({{"mediatypes", stringList()}, {"actions", stringList()}})},
           {"type", withDefault(string(), "webhook")},
+          // Pier extension: a sink plugin's own settings, free-form.
+          {"parameters", map(any())},
       },
       {"name", "url"});
   NodePtr notifications = section({

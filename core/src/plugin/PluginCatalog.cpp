@@ -79,7 +79,17 @@ auto create(const PluginCatalog& catalog, PluginKind kind, const Factories& fact
     throw ConfigError("no " + std::string(toString(kind)) + " plugin is registered as \"" + name +
                       "\"; registered: " + (known.empty() ? "none" : known));
   }
-  auto instance = found->second(parameters);
+  // An exception thrown by a plugin has its type information and vtable in
+  // the plugin's library; once the error unwinds past the loader the library
+  // is gone. The message travels on in an exception of the server's own.
+  decltype(found->second(parameters)) instance;
+  try {
+    instance = found->second(parameters);
+  } catch (const ConfigError& e) {
+    throw ConfigError(e.what());
+  } catch (const std::exception& e) {
+    throw ConfigError("the " + std::string(toString(kind)) + " plugin \"" + name + "\" failed: " + e.what());
+  }
   if (!instance)
     throw ConfigError("the " + std::string(toString(kind)) + " plugin \"" + name + "\" returned no instance");
   return instance;

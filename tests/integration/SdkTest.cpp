@@ -1,0 +1,66 @@
+// The installed SDK: `cmake --install` puts pier, its plugins and the SDK
+// under a prefix; plugins/example, a plugin outside the tree, builds against
+// it with find_package(PierSDK), and the installed pier loads it.
+#include <gtest/gtest.h>
+
+#include "PierProcess.hpp"
+
+namespace pier::test {
+namespace {
+
+const std::string kCmake = "/usr/bin/cmake";
+
+void expectSucceeded(const CommandResult& result, const std::string& what) {
+  ASSERT_EQ(result.exitCode, 0) << what << ":\n" << result.output;
+}
+
+TEST(Sdk, PluginBuiltOutsideTheTreeAgainstTheInstalledSdkIsLoaded) {
+  TempDir dir;
+  const auto prefix = dir / "prefix";
+  expectSucceeded(runCommand(kCmake, {"--install", PIER_BUILD_DIR, "--prefix", prefix.string()}, {}, {},
+                             std::chrono::seconds(120)),
+                  "installing Pier");
+  ASSERT_TRUE(std::filesystem::exists(prefix / "lib/cmake/PierSDK/PierSDKConfig.cmake"));
+  ASSERT_TRUE(std::filesystem::exists(prefix / "include/pier/plugin.hpp"));
+
+  const auto build = dir / "example-build";
+  expectSucceeded(runCommand(kCmake,
+                             {"-S", std::string(PIER_SOURCE_DIR) + "/plugins/example", "-B", build.string(),
+                              "-DCMAKE_PREFIX_PATH=" + prefix.string(), "-DCMAKE_BUILD_TYPE=Release"},
+                             {}, {}, std::chrono::seconds(120)),
+                  "configuring the example");
+  expectSucceeded(runCommand(kCmake, {"--build", build.string()}, {}, {}, std::chrono::seconds(300)),
+                  "building the example");
+  expectSucceeded(runCommand(kCmake, {"--install", build.string(), "--prefix", prefix.string()}, {}, {},
+                             std::chrono::seconds(60)),
+                  "installing the example");
+
+  const std::string pier = (prefix / "bin/pier").string();
+  auto plugins = runCommand(pier, {"plugins"});
+  ASSERT_EQ(plugins.exitCode, 0) << plugins.output;
+  EXPECT_NE(plugins.output.find("notification sink      jsonlines"), std::string::npos) << plugins.output;
+  EXPECT_NE(
+      plugins.output.find((prefix / "lib/pier/plugins/libpier-notification-sink-jsonlines.so").string()),
+      std::string::npos)
+      << plugins.output;
+
+  // The installed server creates the sink from its endpoint's parameters, and
+  // the plugin's own ConfigError reaches the operator.
+  const std::string base = "version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  addr: 127.0.0.1:0\n"
+                           "notifications:\n  endpoints:\n    - name: audit\n      type: jsonlines\n"
+                           "      url: file:///unused\n";
+  writeFile(dir / "missing.yml", base);
+  auto missing = runCommand(pier, {"serve", (dir / "missing.yml").string()});
+  EXPECT_EQ(missing.exitCode, 1);
+  EXPECT_NE(missing.output.find("notifications.endpoints.parameters.path: is required"), std::string::npos)
+      << missing.output;
+
+  writeFile(dir / "ok.yml",
+            base + "      parameters:\n        path: " + (dir / "events.jsonl").string() + "\n");
+  auto started = runCommand(pier, {"serve", (dir / "ok.yml").string()}, {}, {}, std::chrono::seconds(3));
+  EXPECT_NE(started.output.find("msg=listening"), std::string::npos) << started.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "events.jsonl"));
+}
+
+} // namespace
+} // namespace pier::test
