@@ -7,6 +7,18 @@
 
 namespace pier {
 
+namespace {
+
+// http.prefix as "/a/b" (a leading slash, no trailing one), or "" for none.
+std::string pathPrefix(const Config& config) {
+  std::string prefix = config.http.prefix;
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  if (!prefix.empty() && prefix.front() != '/') prefix.insert(prefix.begin(), '/');
+  return prefix;
+}
+
+} // namespace
+
 Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                    std::string requestId)
     : app_(app), request_(request), response_(response), context_(std::move(requestId), app.logger()) {
@@ -24,9 +36,8 @@ Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::H
   if (question != std::string_view::npos) query_ = std::string(uri.substr(question + 1));
   // Under http.prefix the API lives at <prefix>/v2/...; other paths find no
   // API endpoint.
-  const std::string& prefix = app.config().http.prefix;
-  if (!prefix.empty() && prefix != "/") {
-    std::string base = prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
+  const std::string base = pathPrefix(app.config());
+  if (!base.empty()) {
     if (path_.size() > base.size() && path_.compare(0, base.size(), base) == 0 && path_[base.size()] == '/')
       path_.erase(0, base.size());
     else
@@ -43,10 +54,7 @@ std::string Exchange::urlFor(std::string_view apiPath) const {
   const Config::Http& http = app_.config().http;
   std::string url = http.relativeUrls ? std::string() : http.host;
   while (!url.empty() && url.back() == '/') url.pop_back();
-  std::string prefix = http.prefix;
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  if (!prefix.empty() && prefix.front() != '/') url += '/';
-  return url + prefix + std::string(apiPath);
+  return url + pathPrefix(app_.config()) + std::string(apiPath);
 }
 
 std::optional<std::string> Exchange::queryParameter(std::string_view name) const {
