@@ -17,9 +17,11 @@ namespace pier {
 
 namespace mediatype {
 inline constexpr std::string_view kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-inline constexpr std::string_view kDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr std::string_view kDockerManifestList =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr std::string_view kDockerSchema1 = "application/vnd.docker.distribution.manifest.v1+json";
-inline constexpr std::string_view kDockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+inline constexpr std::string_view kDockerSchema1Signed =
+    "application/vnd.docker.distribution.manifest.v1+prettyjws";
 inline constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
 inline constexpr std::string_view kOciIndex = "application/vnd.oci.image.index.v1+json";
 inline constexpr std::string_view kOciEmpty = "application/vnd.oci.empty.v1+json";
@@ -38,8 +40,8 @@ struct ManifestDescriptor {
 };
 
 struct Manifest {
-  std::string mediaType; // the resolved media type
-  bool isIndex = false;  // manifest list / image index
+  std::string mediaType;                     // the resolved media type
+  bool isIndex = false;                      // manifest list / image index
   std::vector<ManifestDescriptor> blobs;     // config then layers (image manifests)
   std::vector<ManifestDescriptor> manifests; // children (indexes)
   std::optional<ManifestDescriptor> subject;
