@@ -18,6 +18,18 @@
 namespace pier::test::api {
 namespace {
 
+// Polls an upload until the server no longer knows it (bounded: 20 s); the last answer.
+HttpResponse awaitUploadGone(Client& client, const std::string& location) {
+  HttpResponse status;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = client.get(location);
+    if (status.status == 404) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return status;
+}
+
 class ApiUploadTest : public ::testing::Test {
 protected:
   // Nothing of the repository's uploads is left on disk.
@@ -338,14 +350,7 @@ TEST_F(ApiUploadTest, ClientThatDisconnectsMidPatchLeavesNothing) {
                    std::string(1000, 'z'));
 
   // The server notices the short body; the upload is dropped (bounded wait).
-  HttpResponse status;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    status = client.get(location);
-    if (status.status == 404) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(isError(status, 404, "BLOB_UPLOAD_UNKNOWN"));
+  EXPECT_TRUE(isError(awaitUploadGone(client, location), 404, "BLOB_UPLOAD_UNKNOWN"));
   EXPECT_TRUE(isError(client.patch(location, "more", "8-11"), 404, "BLOB_UPLOAD_UNKNOWN"));
   EXPECT_TRUE(isError(client.finish(location, sha256Of("kept? no")), 404, "BLOB_UPLOAD_UNKNOWN"));
   EXPECT_FALSE(std::filesystem::exists(uploadsPath(root.path(), "repo") / upload));
@@ -363,14 +368,7 @@ TEST_F(ApiUploadTest, ClientThatDisconnectsBeforeTheBodyLeavesNothing) {
   sendAndClose(server.port(), "PATCH " + location +
                                   " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                   "Content-Type: application/octet-stream\r\nContent-Length: 5000\r\n\r\n");
-  HttpResponse status;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    status = client.get(location);
-    if (status.status == 404) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(isError(status, 404, "BLOB_UPLOAD_UNKNOWN"));
+  EXPECT_TRUE(isError(awaitUploadGone(client, location), 404, "BLOB_UPLOAD_UNKNOWN"));
   expectNoUploads("repo");
   EXPECT_EQ(client.get("/v2/").status, 200);
 }
