@@ -27,18 +27,6 @@ std::string baseName(const std::string& path) {
   return path.substr(path.rfind('/') + 1);
 }
 
-// Digests found in storage paths are "<alg>:<hex>" of every algorithm
-// Distribution writes (sha256, sha384, sha512); their paths are built from
-// the listed names, which are valid path segments already.
-std::string blobDirectoryOf(const std::string& algorithm, const std::string& hex) {
-  return paths::blobsRoot() + "/" + algorithm + "/" + hex.substr(0, 2) + "/" + hex;
-}
-
-std::string blobDirectoryOf(const std::string& digest) {
-  std::size_t colon = digest.find(':');
-  return blobDirectoryOf(digest.substr(0, colon), digest.substr(colon + 1));
-}
-
 // The children of a directory; none when it does not exist.
 std::vector<std::string> listOrEmpty(const Context& context, StorageDriver& driver, const std::string& path) {
   try {
@@ -149,7 +137,7 @@ GarbageCollector::RepositoryResult GarbageCollector::markRepository(const Contex
       ManifestRefs refs;
       std::string content;
       try {
-        content = driver_.getContent(context, blobDirectoryOf(algorithm, hex) + "/data");
+        content = driver_.getContent(context, paths::blobDirectory(algorithm, hex) + "/data");
       } catch (const PathNotFoundError&) {
         warn(repository + ": manifest " + digest + " is linked but its blob is missing");
         revisions.emplace(digest, std::move(refs));
@@ -381,7 +369,8 @@ GarbageCollector::Summary GarbageCollector::run(const Context& context, const Op
     progress("blob eligible for deletion: " + digest);
     if (options.dryRun) continue;
     try {
-      driver_.remove(context, blobDirectoryOf(digest));
+      std::size_t colon = digest.find(':');
+      driver_.remove(context, paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1)));
     } catch (const PathNotFoundError&) {
     } catch (const std::exception& e) {
       throw std::runtime_error("deleting blob " + digest + ": " + e.what());

@@ -12,8 +12,11 @@ std::string blobsRoot() {
   return kRoot + "/blobs";
 }
 
+std::string blobDirectory(const std::string& algorithm, const std::string& hex) {
+  return blobsRoot() + "/" + algorithm + "/" + hex.substr(0, 2) + "/" + hex;
+}
 std::string blobDirectory(const Digest& digest) {
-  return blobsRoot() + "/" + digest.algorithm() + "/" + digest.hex().substr(0, 2) + "/" + digest.hex();
+  return blobDirectory(digest.algorithm(), digest.hex());
 }
 std::string blobData(const Digest& digest) {
   return blobDirectory(digest) + "/data";

@@ -17,6 +17,8 @@ std::string repository(const std::string& name); // <root>/repositories/<name>
 std::string blobsRoot();                         // <root>/blobs
 std::string blobData(const Digest& digest);      // <root>/blobs/<alg>/<hex[0:2]>/<hex>/data
 std::string blobDirectory(const Digest& digest); // <root>/blobs/<alg>/<hex[0:2]>/<hex>
+// The same for a digest's parts as found in storage, of any algorithm there (sha384 too).
+std::string blobDirectory(const std::string& algorithm, const std::string& hex);
 std::string layerLink(const std::string& name, const Digest& digest);        // .../_layers/<alg>/<hex>/link
 std::string layersRoot(const std::string& name);                             // .../_layers
 std::string manifestRevisionsRoot(const std::string& name);                  // .../_manifests/revisions
