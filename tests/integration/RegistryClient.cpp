@@ -5,25 +5,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include <openssl/evp.h>
-
 #include <Poco/DeflatingStream.h>
 
 namespace pier::test {
-
-std::string sha256Hex(const std::string& content) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (!EVP_Digest(content.data(), content.size(), digest, &length, EVP_sha256(), nullptr))
-    throw std::runtime_error("EVP_Digest failed");
-  static const char* hex = "0123456789abcdef";
-  std::string text;
-  for (unsigned int i = 0; i < length; ++i) {
-    text += hex[digest[i] >> 4];
-    text += hex[digest[i] & 15];
-  }
-  return text;
-}
 
 std::string makeTar(const std::string& fileName, const std::string& content) {
   char header[512] = {};

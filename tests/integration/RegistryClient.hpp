@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "PierProcess.hpp"
+#include "storage/Digester.hpp"
 
 namespace pier::test {
 
-std::string sha256Hex(const std::string& content);
 inline std::string sha256Digest(const std::string& content) {
-  return "sha256:" + sha256Hex(content);
+  return sha256Of(content).toString();
 }
 
 // A tar archive holding one file.
