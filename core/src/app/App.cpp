@@ -43,9 +43,12 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
       sinks_.push_back(catalog.createNotificationSink(type, *endpoint));
     }
   }
-  blobs_ = std::make_unique<BlobStore>(*driver_, cache_.get());
-  uploads_ = std::make_unique<UploadService>(*blobs_);
-  manifests_ = std::make_unique<ManifestService>(*blobs_);
+  const auto& storage = config_.storage;
+  registry_ = std::make_unique<Registry>(*driver_, cache_.get(),
+                                         RegistryOptions{storage.deleteEnabled, storage.redirectDisabled,
+                                                         storage.automaticMount,
+                                                         config_.health.storageDriverEnabled});
+  eventSink_ = std::make_unique<LoggingEventSink>(logger_);
   const auto& purging = config_.storage.uploadPurging;
   if (mode == AppMode::serve && purging.enabled && !config_.storage.readOnly)
     uploadPurger_ = std::make_unique<UploadPurger>(

@@ -8,11 +8,10 @@
 
 #include "app/LineLogger.hpp"
 #include "config/Config.hpp"
+#include "events/EventSink.hpp"
 #include "plugin/PluginLoader.hpp"
-#include "storage/BlobStore.hpp"
-#include "storage/ManifestService.hpp"
+#include "storage/Registry.hpp"
 #include "storage/UploadPurger.hpp"
-#include "storage/UploadService.hpp"
 
 namespace pier {
 
@@ -22,8 +21,9 @@ namespace pier {
 // purger, and no refusal of settings that only concern serving (TLS, proxy).
 enum class AppMode { serve, maintenance };
 
-// Everything a handler needs, built once at startup from the config (as
-// Distribution's app.go): the loaded plugins and the instances made from them.
+// The server's parts, built once at startup from the config (as
+// Distribution's app.go): the loaded plugins, the instances made from them
+// and the registry's storage. The dispatcher works with it; handlers never see it.
 class App {
 public:
   // Loads the plugins and creates the configured driver and cache and, when
@@ -44,10 +44,9 @@ public:
   AccessController* accessController() const { return accessController_.get(); }
   const std::vector<std::shared_ptr<NotificationSink>>& notificationSinks() const { return sinks_; }
 
-  // The storage services the handlers work with.
-  BlobStore& blobs() const { return *blobs_; }
-  UploadService& uploads() const { return *uploads_; }
-  ManifestService& manifests() const { return *manifests_; }
+  Registry& registry() const { return *registry_; }
+  // Where the events of every request go.
+  EventSink& eventSink() const { return *eventSink_; }
 
 private:
   Config config_;
@@ -57,9 +56,8 @@ private:
   std::shared_ptr<BlobDescriptorCache> cache_;
   std::shared_ptr<AccessController> accessController_;
   std::vector<std::shared_ptr<NotificationSink>> sinks_;
-  std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<UploadService> uploads_;
-  std::unique_ptr<ManifestService> manifests_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<EventSink> eventSink_;
   std::unique_ptr<UploadPurger> uploadPurger_; // last: stopped before everything it uses
 };
 

@@ -518,6 +518,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   }
   config.storage.deleteEnabled = config::getBool(*sectionOf(*storage, "delete"), "enabled", "", false);
   config.storage.redirectDisabled = config::getBool(*sectionOf(*storage, "redirect"), "disable", "", false);
+  config.storage.automaticMount = config::getBool(*sectionOf(*storage, "mount"), "automatic", "", false);
   Object::Ptr maintenance = sectionOf(*storage, "maintenance");
   config.storage.readOnly = config::getBool(*sectionOf(*maintenance, "readonly"), "enabled", "", false);
   Object::Ptr purging = sectionOf(*maintenance, "uploadpurging");

@@ -40,6 +40,9 @@ struct Config {
     Poco::JSON::Object::Ptr cacheParameters; // storage.cache without the name keys; never null
     bool deleteEnabled = false;              // storage.delete.enabled
     bool redirectDisabled = false;           // storage.redirect.disable
+    // storage.mount.automatic (Pier extension): a mount without `from` links
+    // a blob the registry holds (one the requester may pull, under access control).
+    bool automaticMount = false;
     bool readOnly = false;                   // storage.maintenance.readonly.enabled
     struct UploadPurging {
       bool enabled = true;
@@ -56,7 +59,7 @@ struct Config {
     std::string host;
     std::string secret;
     bool relativeUrls = false;
-    std::chrono::milliseconds drainTimeout{0};
+    std::chrono::milliseconds drainTimeout = std::chrono::seconds(5); // requests in flight at shutdown
     std::vector<std::pair<std::string, std::vector<std::string>>>
         headers; // http.headers, sent on every response
     struct Tls {

@@ -139,6 +139,7 @@ NodePtr buildSchema() {
                     })},
           {"delete", section({{"enabled", boolean()}})},
           {"redirect", section({{"disable", boolean()}})},
+          {"mount", section({{"automatic", boolean()}})}, // Pier extension
           {"maintenance", section({
                               {"uploadpurging", section({
                                                     {"enabled", boolean()},

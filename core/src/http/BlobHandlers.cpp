@@ -11,10 +11,10 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/StreamSocket.h>
 
-#include "app/App.hpp"
 #include "http/Exchange.hpp"
 #include "http/Handlers.hpp"
 #include "http/RequestParts.hpp"
+#include "storage/Repository.hpp"
 
 namespace pier {
 
@@ -76,9 +76,11 @@ void streamBlob(Exchange& exchange, FileReader& reader, std::int64_t length) {
   out.flush();
 }
 
-void getBlob(Exchange& exchange, const std::string& name, const Digest& digest) {
-  App& app = exchange.app();
-  auto descriptor = app.blobs().statLinked(exchange.context(), name, LinkSpace::layers, digest);
+} // namespace
+
+void getBlob(Exchange& exchange, Repository& repository, const std::string& reference) {
+  Digest digest = requireDigest(reference);
+  auto descriptor = repository.statBlob(digest);
   if (!descriptor) throw errcode::Exception(errcode::BlobUnknown, "", digest.toString());
 
   auto& response = exchange.response();
@@ -89,8 +91,8 @@ void getBlob(Exchange& exchange, const std::string& name, const Digest& digest) 
   response.set("Accept-Ranges", "bytes");
   if (exchange.request().get("If-None-Match", "") == etag) return exchange.sendEmpty(304);
 
-  if (!app.config().storage.redirectDisabled && !exchange.isHead()) {
-    if (auto url = app.driver().redirectURL(exchange.context(), exchange.method(), paths::blobData(digest))) {
+  if (!exchange.isHead()) {
+    if (auto url = repository.blobRedirect(*descriptor, exchange.method())) {
       response.set("Location", *url);
       return exchange.sendEmpty(307);
     }
@@ -116,32 +118,21 @@ void getBlob(Exchange& exchange, const std::string& name, const Digest& digest) 
   }
   response.setContentType("application/octet-stream");
   response.setContentLength64(range.length);
-  exchange.markResponded(status);
   if (exchange.isHead()) {
+    exchange.markResponded(status);
     response.send();
     return;
   }
-  auto reader = app.blobs().reader(exchange.context(), digest, range.start);
-  streamBlob(exchange, *reader, range.length);
+  // Opened before anything is sent: a blob gone since the stat still gets a proper 404.
+  auto blob = repository.openBlob(*descriptor, range.start);
+  exchange.markResponded(status);
+  streamBlob(exchange, *blob.reader, range.length);
   exchange.countSent(range.length);
 }
 
-void deleteBlob(Exchange& exchange, const std::string& name, const Digest& digest) {
-  App& app = exchange.app();
-  requireDeletesEnabled(app.config());
-  if (!app.blobs().unlink(exchange.context(), name, LinkSpace::layers, digest))
-    throw errcode::Exception(errcode::BlobUnknown, "", digest.toString());
+void deleteBlob(Exchange& exchange, Repository& repository, const std::string& reference) {
+  repository.deleteBlob(requireDigest(reference));
   exchange.sendEmpty(202);
-}
-
-} // namespace
-
-void handleBlob(Exchange& exchange, const std::string& name, const std::string& reference) {
-  Digest digest = requireDigest(reference);
-  const std::string& method = exchange.method();
-  if (method == "GET" || method == "HEAD") return getBlob(exchange, name, digest);
-  if (method == "DELETE") return deleteBlob(exchange, name, digest);
-  throw errcode::Exception(errcode::Unsupported, "method " + method + " is not supported on blobs");
 }
 
 } // namespace pier

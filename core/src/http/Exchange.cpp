@@ -3,15 +3,13 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
-#include "app/App.hpp"
-
 namespace pier {
 
 namespace {
 
 // http.prefix as "/a/b" (a leading slash, no trailing one), or "" for none.
-std::string pathPrefix(const Config& config) {
-  std::string prefix = config.http.prefix;
+std::string pathPrefix(const Config::Http& http) {
+  std::string prefix = http.prefix;
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   if (!prefix.empty() && prefix.front() != '/') prefix.insert(prefix.begin(), '/');
   return prefix;
@@ -19,9 +17,9 @@ std::string pathPrefix(const Config& config) {
 
 } // namespace
 
-Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-                   std::string requestId)
-    : app_(app), request_(request), response_(response), context_(std::move(requestId), app.logger()) {
+Exchange::Exchange(const Config::Http& http, Logger& logger, Poco::Net::HTTPServerRequest& request,
+                   Poco::Net::HTTPServerResponse& response, std::string requestId)
+    : http_(http), request_(request), response_(response), context_(std::move(requestId), logger) {
   std::string_view uri = request.getURI();
   // HTTP/1.1 servers take the absolute form too: "GET http://host/v2/ HTTP/1.1".
   for (std::string_view scheme : {"http://", "https://"}) {
@@ -36,7 +34,7 @@ Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::H
   if (question != std::string_view::npos) query_ = std::string(uri.substr(question + 1));
   // Under http.prefix the API lives at <prefix>/v2/...; other paths find no
   // API endpoint.
-  const std::string base = pathPrefix(app.config());
+  const std::string base = pathPrefix(http);
   if (!base.empty()) {
     if (path_.size() > base.size() && path_.compare(0, base.size(), base) == 0 && path_[base.size()] == '/')
       path_.erase(0, base.size());
@@ -45,16 +43,15 @@ Exchange::Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::H
   }
 
   response_.set("Docker-Distribution-API-Version", "registry/2.0");
-  for (const auto& [name, values] : app.config().http.headers) {
+  for (const auto& [name, values] : http.headers) {
     for (const auto& value : values) response_.add(name, value);
   }
 }
 
 std::string Exchange::urlFor(std::string_view apiPath) const {
-  const Config::Http& http = app_.config().http;
-  std::string url = http.relativeUrls ? std::string() : http.host;
+  std::string url = http_.relativeUrls ? std::string() : http_.host;
   while (!url.empty() && url.back() == '/') url.pop_back();
-  return url + pathPrefix(app_.config()) + std::string(apiPath);
+  return url + pathPrefix(http_) + std::string(apiPath);
 }
 
 std::optional<std::string> Exchange::queryParameter(std::string_view name) const {

@@ -11,24 +11,24 @@
 
 #include <pier/context.hpp>
 
+#include "config/Config.hpp"
 #include "errcode/ErrorCode.hpp"
 
 namespace pier {
 
-class App;
-
-// One request and its response, with what every handler needs: the App, the
-// request's Context, and response writers that set the common headers and
-// count what was sent for the access log.
+// One request and its response: the request's Context, its path below
+// http.prefix, and response writers that set the common headers (http.headers)
+// and count what was sent for the access log. It knows the http settings and
+// nothing else of the server.
 class Exchange {
 public:
-  Exchange(App& app, Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-           std::string requestId);
+  Exchange(const Config::Http& http, Logger& logger, Poco::Net::HTTPServerRequest& request,
+           Poco::Net::HTTPServerResponse& response, std::string requestId);
 
-  App& app() const { return app_; }
   Poco::Net::HTTPServerRequest& request() const { return request_; }
   Poco::Net::HTTPServerResponse& response() const { return response_; }
   const Context& context() const { return context_; }
+  Context& context() { return context_; }
   const std::string& requestId() const { return context_.requestId(); }
   const std::string& path() const { return path_; }   // the URI's path below http.prefix, not decoded
   const std::string& query() const { return query_; } // the URI's query, without '?'
@@ -66,7 +66,7 @@ public:
 private:
   void begin(int status);
 
-  App& app_;
+  const Config::Http& http_;
   Poco::Net::HTTPServerRequest& request_;
   Poco::Net::HTTPServerResponse& response_;
   Context context_;

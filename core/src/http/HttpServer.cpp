@@ -11,86 +11,46 @@
 #include <Poco/Net/ServerSocket.h>
 
 #include "app/App.hpp"
-#include "http/Exchange.hpp"
-#include "http/Router.hpp"
-#include "util/Uuid.hpp"
+#include "http/Dispatcher.hpp"
 
 namespace pier {
 
 namespace {
 
+// Counts the requests in flight, so that shutdown can wait for them (and not for idle connections).
 class RegistryRequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-  explicit RegistryRequestHandler(App& app) : app_(app) {}
+  RegistryRequestHandler(Dispatcher& dispatcher, std::atomic<int>& inFlight)
+      : dispatcher_(dispatcher), inFlight_(inFlight) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
-    auto started = std::chrono::steady_clock::now();
-    Exchange exchange(app_, request, response, newUuid());
+    ++inFlight_;
     try {
-      route(exchange);
-    } catch (const errcode::Exception& e) {
-      respondWithError(exchange, e.errors(), e.what());
-    } catch (const CancelledError& e) {
-      respondWithError(exchange, errcode::Error{errcode::Unavailable, e.what(), {}}, e.what());
-    } catch (const Poco::Net::NetException& e) {
-      // The client went away or the connection broke: nothing can be sent.
-      // Clients abort downloads all the time; this is no server trouble.
-      app_.logger().write(LogLevel::info, "connection closed",
-                          {{"error", e.displayText()}, {"request_id", exchange.requestId()}});
-    } catch (const std::exception& e) {
-      app_.logger().write(LogLevel::error, "request failed",
-                          {{"error", e.what()}, {"request_id", exchange.requestId()}});
-      respondWithError(exchange, errcode::Error{errcode::Unknown, "internal error", exchange.requestId()},
-                       e.what());
+      dispatcher_.serve(request, response);
+    } catch (...) {
+      --inFlight_;
+      throw;
     }
-    if (exchange.responded()) exchange.finishRequestBody();
-    if (!app_.config().log.accessLogDisabled) {
-      auto micros =
-          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-              .count();
-      char duration[32];
-      std::snprintf(duration, sizeof duration, "%.3f", static_cast<double>(micros) / 1000.0);
-      app_.logger().write(LogLevel::info, "request",
-                          {{"method", request.getMethod()},
-                           {"path", exchange.path()},
-                           {"status", std::to_string(exchange.status())},
-                           {"bytes", std::to_string(exchange.bytesSent())},
-                           {"duration_ms", duration},
-                           {"request_id", exchange.requestId()},
-                           {"remote", request.clientAddress().toString()}});
-    }
+    --inFlight_;
   }
 
 private:
-  void respondWithError(Exchange& exchange, const errcode::Errors& errors, const std::string& what) {
-    if (exchange.responded()) {
-      // Headers are out: the body cannot change any more; close the connection.
-      app_.logger().write(LogLevel::warn, "error after the response started",
-                          {{"error", what}, {"request_id", exchange.requestId()}});
-      exchange.response().setKeepAlive(false);
-      return;
-    }
-    try {
-      exchange.sendErrors(errors);
-    } catch (const std::exception& e) {
-      app_.logger().write(LogLevel::warn, "cannot send error response",
-                          {{"error", e.what()}, {"request_id", exchange.requestId()}});
-    }
-  }
-
-  App& app_;
+  Dispatcher& dispatcher_;
+  std::atomic<int>& inFlight_;
 };
 
 class RegistryRequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-  explicit RegistryRequestHandlerFactory(App& app) : app_(app) {}
+  RegistryRequestHandlerFactory(Dispatcher& dispatcher, std::atomic<int>& inFlight)
+      : dispatcher_(dispatcher), inFlight_(inFlight) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new RegistryRequestHandler(app_);
+    return new RegistryRequestHandler(dispatcher_, inFlight_);
   }
 
 private:
-  App& app_;
+  Dispatcher& dispatcher_;
+  std::atomic<int>& inFlight_;
 };
 
 } // namespace
@@ -136,8 +96,9 @@ HttpServer::HttpServer(App& app) : app_(app) {
   params->setTimeout(Poco::Timespan(60, 0));
   params->setServerName("pier");
   threads_ = std::make_unique<Poco::ThreadPool>(2, threads, 60);
-  server_ = std::make_unique<Poco::Net::HTTPServer>(new RegistryRequestHandlerFactory(app), *threads_, socket,
-                                                    params);
+  dispatcher_ = std::make_unique<Dispatcher>(app, host + ":" + std::to_string(socket.address().port()));
+  server_ = std::make_unique<Poco::Net::HTTPServer>(
+      new RegistryRequestHandlerFactory(*dispatcher_, inFlight_), *threads_, socket, params);
 }
 
 HttpServer::~HttpServer() {
@@ -149,11 +110,12 @@ void HttpServer::start() {
 }
 
 void HttpServer::stop() {
+  // Requests in flight may finish within the drain timeout; idle keep-alive
+  // connections are not waited for. Then every connection is shut down.
   server_->stop();
-  auto drain = app_.config().http.drainTimeout;
-  auto deadline = std::chrono::steady_clock::now() + drain;
-  while (server_->currentConnections() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto deadline = std::chrono::steady_clock::now() + app_.config().http.drainTimeout;
+  while (inFlight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   server_->stopAll(true);
 }
 

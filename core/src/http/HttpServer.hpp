@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 namespace pier {
 
 class App;
+class Dispatcher;
 
 // The registry's HTTP server: Poco's HTTPServer on the configured address,
 // with a thread pool and queue sized from the config and the cores.
@@ -19,7 +21,8 @@ public:
   ~HttpServer();
 
   void start();
-  // Stops accepting, lets running requests finish for up to the drain timeout, then closes.
+  // Stops accepting, lets requests in flight finish for up to http.draintimeout, then closes every
+  // connection.
   void stop();
 
   std::string address() const; // the bound host:port, with the real port when 0 was asked for
@@ -27,6 +30,8 @@ public:
 
 private:
   App& app_;
+  std::atomic<int> inFlight_{0};
+  std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<Poco::ThreadPool> threads_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::string host_;

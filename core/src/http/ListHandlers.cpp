@@ -4,11 +4,11 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/URI.h>
 
-#include "app/App.hpp"
 #include "http/Exchange.hpp"
 #include "http/Handlers.hpp"
 #include "http/RequestParts.hpp"
-#include "storage/Catalog.hpp"
+#include "storage/Registry.hpp"
+#include "storage/Repository.hpp"
 
 namespace pier {
 
@@ -37,8 +37,9 @@ void setNextLink(Exchange& exchange, const std::string& path, const std::string&
 
 } // namespace
 
-void handleTags(Exchange& exchange, const std::string& name) {
-  std::vector<std::string> tags = exchange.app().manifests().tags(exchange.context(), name);
+void getTags(Exchange& exchange, Repository& repository, const std::string&) {
+  const std::string& name = repository.name();
+  std::vector<std::string> tags = repository.tags();
   auto last = exchange.queryParameter("last");
   std::size_t n = parsePageSize(exchange.queryParameter("n"), kMaxPageSize, kMaxPageSize);
   auto begin = tags.begin();
@@ -55,10 +56,10 @@ void handleTags(Exchange& exchange, const std::string& name) {
   exchange.sendJson(200, toJson(body));
 }
 
-void handleCatalog(Exchange& exchange) {
+void handleCatalog(Exchange& exchange, Registry& registry) {
   std::string last = exchange.queryParameter("last").value_or("");
   std::size_t n = parsePageSize(exchange.queryParameter("n"), kDefaultCatalogPage, kMaxPageSize);
-  CatalogPage page = listRepositories(exchange.context(), exchange.app().driver(), last, n);
+  CatalogPage page = registry.catalog(exchange.context(), last, n);
   Poco::JSON::Array list;
   for (const auto& repository : page.repositories) list.add(repository);
   Poco::JSON::Object body;
@@ -68,10 +69,10 @@ void handleCatalog(Exchange& exchange) {
   exchange.sendJson(200, toJson(body));
 }
 
-void handleReferrers(Exchange& exchange, const std::string& name, const std::string& reference) {
+void getReferrers(Exchange& exchange, Repository& repository, const std::string& reference) {
   Digest subject = requireDigest(reference);
   std::string artifactType = exchange.queryParameter("artifactType").value_or("");
-  auto referrers = exchange.app().manifests().referrers(exchange.context(), name, subject, artifactType);
+  auto referrers = repository.referrers(subject, artifactType);
 
   Poco::JSON::Array manifests;
   for (const auto& referrer : referrers) {

@@ -1,20 +1,19 @@
-#include <Poco/StreamCopier.h>
-
-#include "app/App.hpp"
 #include "http/Exchange.hpp"
 #include "http/Handlers.hpp"
 #include "http/RequestParts.hpp"
+#include "storage/Repository.hpp"
 
 namespace pier {
 
 namespace {
 
-// A manifest reference is a digest or a tag; anything else is refused before it nears storage.
+// A manifest reference is a digest or a tag.
 struct ManifestReference {
   std::optional<Digest> digest;
   std::optional<std::string> tag;
 };
 
+// For writes: TAG_INVALID or DIGEST_INVALID when the reference is neither.
 ManifestReference parseReference(const std::string& reference) {
   if (reference.find(':') != std::string::npos) return {requireDigest(reference), std::nullopt};
   if (!isValidTag(reference))
@@ -22,17 +21,28 @@ ManifestReference parseReference(const std::string& reference) {
   return {std::nullopt, reference};
 }
 
-void getManifest(Exchange& exchange, const std::string& name, const ManifestReference& reference) {
-  ManifestService& manifests = exchange.app().manifests();
-  const Context& context = exchange.context();
-  Digest digest = reference.digest ? *reference.digest : manifests.resolveTag(context, name, *reference.tag);
+// For reads: a reference that cannot name a manifest names none (404
+// MANIFEST_UNKNOWN, as the OCI conformance suite expects).
+ManifestReference parseReadReference(const std::string& reference) {
+  try {
+    return parseReference(reference);
+  } catch (const errcode::Exception&) {
+    throw errcode::Exception(errcode::ManifestUnknown, "", reference);
+  }
+}
+
+} // namespace
+
+void getManifest(Exchange& exchange, Repository& repository, const std::string& referenceText) {
+  ManifestReference reference = parseReadReference(referenceText);
+  Digest digest = reference.digest ? *reference.digest : repository.resolveTag(*reference.tag);
   auto& response = exchange.response();
   const std::string etag = "\"" + digest.toString() + "\"";
   response.set("Docker-Content-Digest", digest.toString());
   response.set("ETag", etag);
 
   if (exchange.isHead()) {
-    auto descriptor = manifests.stat(context, name, digest);
+    auto descriptor = repository.statManifest(digest);
     if (!descriptor) throw errcode::Exception(errcode::ManifestUnknown, "", digest.toString());
     response.setContentType(descriptor->mediaType);
     response.setContentLength64(descriptor->size);
@@ -40,12 +50,17 @@ void getManifest(Exchange& exchange, const std::string& name, const ManifestRefe
     response.send();
     return;
   }
-  auto stored = manifests.get(context, name, digest);
-  if (exchange.request().get("If-None-Match", "") == etag) return exchange.sendEmpty(304);
+  if (exchange.request().get("If-None-Match", "") == etag) {
+    if (!repository.statManifest(digest))
+      throw errcode::Exception(errcode::ManifestUnknown, "", digest.toString());
+    return exchange.sendEmpty(304);
+  }
+  auto stored = repository.getManifest(digest, reference.tag.value_or(""));
   exchange.send(200, stored.content, stored.mediaType);
 }
 
-void putManifest(Exchange& exchange, const std::string& name, const ManifestReference& reference) {
+void putManifest(Exchange& exchange, Repository& repository, const std::string& referenceText) {
+  ManifestReference reference = parseReference(referenceText);
   auto length = exchange.contentLength();
   if (length && static_cast<std::size_t>(*length) > kMaxManifestSize)
     throw errcode::Exception(errcode::ManifestInvalid, "manifest is larger than 4 MiB");
@@ -62,34 +77,23 @@ void putManifest(Exchange& exchange, const std::string& name, const ManifestRefe
   if (length && static_cast<std::int64_t>(content.size()) != *length)
     throw errcode::Exception(errcode::ManifestInvalid, "the body ended before its Content-Length");
 
-  auto result = exchange.app().manifests().put(exchange.context(), name, reference.tag, reference.digest,
-                                               std::move(content), exchange.request().getContentType());
+  auto result = repository.putManifest(reference.tag, reference.digest, std::move(content),
+                                       exchange.request().getContentType());
   auto& response = exchange.response();
-  response.set("Location", exchange.urlFor("/v2/" + name + "/manifests/" + result.digest.toString()));
+  response.set("Location",
+               exchange.urlFor("/v2/" + repository.name() + "/manifests/" + result.digest.toString()));
   response.set("Docker-Content-Digest", result.digest.toString());
   if (result.subject) response.set("OCI-Subject", result.subject->toString());
   exchange.sendEmpty(201);
 }
 
-void deleteManifest(Exchange& exchange, const std::string& name, const ManifestReference& reference) {
-  App& app = exchange.app();
-  requireDeletesEnabled(app.config());
-  if (reference.tag)
-    app.manifests().removeTag(exchange.context(), name, *reference.tag);
-  else
-    app.manifests().remove(exchange.context(), name, *reference.digest);
-  exchange.sendEmpty(202);
-}
-
-} // namespace
-
-void handleManifest(Exchange& exchange, const std::string& name, const std::string& referenceText) {
+void deleteManifest(Exchange& exchange, Repository& repository, const std::string& referenceText) {
   ManifestReference reference = parseReference(referenceText);
-  const std::string& method = exchange.method();
-  if (method == "GET" || method == "HEAD") return getManifest(exchange, name, reference);
-  if (method == "PUT") return putManifest(exchange, name, reference);
-  if (method == "DELETE") return deleteManifest(exchange, name, reference);
-  throw errcode::Exception(errcode::Unsupported, "method " + method + " is not supported on manifests");
+  if (reference.tag)
+    repository.deleteTag(*reference.tag);
+  else
+    repository.deleteManifest(*reference.digest);
+  exchange.sendEmpty(202);
 }
 
 } // namespace pier

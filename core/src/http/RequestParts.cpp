@@ -2,7 +2,6 @@
 
 #include <charconv>
 
-#include "config/Config.hpp"
 #include "errcode/ErrorCode.hpp"
 
 namespace pier {
@@ -18,11 +17,6 @@ std::optional<std::int64_t> parseNumber(std::string_view text) {
 }
 
 } // namespace
-
-void requireDeletesEnabled(const Config& config) {
-  if (!config.storage.deleteEnabled)
-    throw errcode::Exception(errcode::Unsupported, "deletes are disabled (storage.delete.enabled)");
-}
 
 Digest requireDigest(std::string_view text) {
   auto digest = Digest::parse(text);

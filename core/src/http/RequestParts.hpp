@@ -8,14 +8,8 @@
 #include "storage/Paths.hpp"
 #include "storage/Reference.hpp"
 
-// Parsers and checks of the parts of registry requests: digests, byte
-// ranges, pagination, whether deletes are allowed.
+// Parsers of the parts of registry requests: digests, byte ranges, pagination.
 namespace pier {
-
-struct Config;
-
-// 405 UNSUPPORTED unless storage.delete.enabled.
-void requireDeletesEnabled(const Config& config);
 
 // The digest or DIGEST_INVALID.
 Digest requireDigest(std::string_view text);

@@ -1,7 +1,7 @@
-#include "app/App.hpp"
 #include "http/Exchange.hpp"
 #include "http/Handlers.hpp"
 #include "http/RequestParts.hpp"
+#include "storage/Repository.hpp"
 
 namespace pier {
 
@@ -39,97 +39,86 @@ bool hasBody(const Exchange& exchange) {
 
 } // namespace
 
-void handleUploadStart(Exchange& exchange, const std::string& name) {
-  if (exchange.method() != "POST")
-    throw errcode::Exception(errcode::Unsupported,
-                             "method " + exchange.method() + " is not supported on uploads");
-  App& app = exchange.app();
-  const Context& context = exchange.context();
-
-  auto mount = exchange.queryParameter("mount");
-  auto from = exchange.queryParameter("from");
-  if (mount) {
-    // Mounting from a repository that has the blob links it here; otherwise
-    // (invalid arguments included, as the spec says) the client gets a normal
-    // upload to push it (202).
+void startUpload(Exchange& exchange, Repository& repository, const std::string&) {
+  const std::string& name = repository.name();
+  if (auto mount = exchange.queryParameter("mount")) {
+    // A mount links a blob another repository holds (or, with
+    // storage.mount.automatic and no `from`, one the registry holds); when it
+    // cannot (invalid arguments included, as the spec says) the client gets
+    // a normal upload to push the blob (202).
     auto digest = Digest::parse(*mount);
-    if (digest && from && isValidRepositoryName(*from)) {
-      if (auto descriptor = app.blobs().statLinked(context, *from, LinkSpace::layers, *digest)) {
-        app.blobs().link(context, name, LinkSpace::layers, *descriptor);
-        return sendBlobCreated(exchange, name, digest->toString());
-      }
-    }
+    auto from = exchange.queryParameter("from");
+    std::optional<Descriptor> mounted;
+    if (digest && from && isValidRepositoryName(*from))
+      mounted = repository.mountBlob(*digest, *from);
+    else if (digest && !from)
+      mounted = repository.mountDiscovered(*digest);
+    if (mounted) return sendBlobCreated(exchange, name, mounted->digest);
   }
 
   if (auto digestParameter = exchange.queryParameter("digest")) {
     // A monolithic upload: the whole blob is this request's body.
     Digest digest = requireDigest(*digestParameter);
-    std::string id = app.uploads().start(context, name);
+    std::string id = repository.startUpload();
     UploadBody body{exchange.request().stream(), exchange.contentLength()};
-    Descriptor descriptor = app.uploads().finish(context, name, id, digest, &body);
+    Descriptor descriptor = repository.finishUpload(id, digest, &body);
     return sendBlobCreated(exchange, name, descriptor.digest);
   }
 
-  std::string id = app.uploads().start(context, name);
+  std::string id = repository.startUpload();
   sendUploadStatus(exchange, 202, name, id, 0);
 }
 
-void handleUpload(Exchange& exchange, const std::string& name, const std::string& id) {
-  App& app = exchange.app();
-  const Context& context = exchange.context();
-  UploadService& uploads = app.uploads();
-  const std::string& method = exchange.method();
+void getUploadStatus(Exchange& exchange, Repository& repository, const std::string& id) {
+  sendUploadStatus(exchange, 204, repository.name(), id, repository.uploadSize(id));
+}
 
-  if (method == "GET" || method == "HEAD") {
-    return sendUploadStatus(exchange, 204, name, id, uploads.size(context, name, id));
-  }
-  if (method == "DELETE") {
-    uploads.cancel(context, name, id);
-    return exchange.sendEmpty(204);
-  }
-  if (method == "PATCH") {
-    std::optional<std::int64_t> expectedStart;
-    std::string contentRange = exchange.request().get("Content-Range", "");
-    if (!contentRange.empty()) {
-      auto range = parseContentRange(contentRange);
-      auto length = exchange.contentLength();
-      if (!range) {
-        exchange.response().set("Range", uploadRange(uploads.size(context, name, id)));
-        throw errcode::Exception(errcode::RangeInvalid, "malformed Content-Range \"" + contentRange + "\"");
-      }
-      if (length && *length != range->length)
-        throw errcode::Exception(errcode::SizeInvalid,
-                                 "Content-Range covers " + std::to_string(range->length) +
-                                     " bytes, Content-Length is " + std::to_string(*length));
-      expectedStart = range->start;
+void cancelUpload(Exchange& exchange, Repository& repository, const std::string& id) {
+  repository.cancelUpload(id);
+  exchange.sendEmpty(204);
+}
+
+void patchUpload(Exchange& exchange, Repository& repository, const std::string& id) {
+  std::optional<std::int64_t> expectedStart;
+  std::string contentRange = exchange.request().get("Content-Range", "");
+  if (!contentRange.empty()) {
+    auto range = parseContentRange(contentRange);
+    auto length = exchange.contentLength();
+    if (!range) {
+      exchange.response().set("Range", uploadRange(repository.uploadSize(id)));
+      throw errcode::Exception(errcode::RangeInvalid, "malformed Content-Range \"" + contentRange + "\"");
     }
+    if (length && *length != range->length)
+      throw errcode::Exception(errcode::SizeInvalid, "Content-Range covers " + std::to_string(range->length) +
+                                                         " bytes, Content-Length is " +
+                                                         std::to_string(*length));
+    expectedStart = range->start;
+  }
+  UploadBody body{exchange.request().stream(), exchange.contentLength()};
+  std::int64_t size;
+  try {
+    size = repository.appendUpload(id, body, expectedStart);
+  } catch (const errcode::Exception& e) {
+    if (e.errors().list().front().code == errcode::RangeInvalid)
+      exchange.response().set("Range", uploadRange(e.errors().list().front().detail.convert<std::int64_t>()));
+    throw;
+  }
+  sendUploadStatus(exchange, 202, repository.name(), id, size);
+}
+
+void putUpload(Exchange& exchange, Repository& repository, const std::string& id) {
+  auto digestParameter = exchange.queryParameter("digest");
+  if (!digestParameter)
+    throw errcode::Exception(errcode::DigestInvalid, "the digest query parameter is required");
+  Digest digest = requireDigest(*digestParameter);
+  Descriptor descriptor;
+  if (hasBody(exchange)) {
     UploadBody body{exchange.request().stream(), exchange.contentLength()};
-    std::int64_t size;
-    try {
-      size = uploads.append(context, name, id, body, expectedStart);
-    } catch (const errcode::Exception& e) {
-      if (e.errors().list().front().code == errcode::RangeInvalid)
-        exchange.response().set("Range",
-                                uploadRange(e.errors().list().front().detail.convert<std::int64_t>()));
-      throw;
-    }
-    return sendUploadStatus(exchange, 202, name, id, size);
+    descriptor = repository.finishUpload(id, digest, &body);
+  } else {
+    descriptor = repository.finishUpload(id, digest, nullptr);
   }
-  if (method == "PUT") {
-    auto digestParameter = exchange.queryParameter("digest");
-    if (!digestParameter)
-      throw errcode::Exception(errcode::DigestInvalid, "the digest query parameter is required");
-    Digest digest = requireDigest(*digestParameter);
-    Descriptor descriptor;
-    if (hasBody(exchange)) {
-      UploadBody body{exchange.request().stream(), exchange.contentLength()};
-      descriptor = uploads.finish(context, name, id, digest, &body);
-    } else {
-      descriptor = uploads.finish(context, name, id, digest, nullptr);
-    }
-    return sendBlobCreated(exchange, name, descriptor.digest);
-  }
-  throw errcode::Exception(errcode::Unsupported, "method " + method + " is not supported on uploads");
+  sendBlobCreated(exchange, repository.name(), descriptor.digest);
 }
 
 } // namespace pier

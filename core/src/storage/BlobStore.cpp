@@ -69,13 +69,21 @@ void BlobStore::forget(const Context& context, BlobDescriptorService* service, c
 
 std::optional<Descriptor> BlobStore::stat(const Context& context, const Digest& digest) {
   if (auto hit = cached(context, cache_, digest)) return hit;
+  return statStored(context, digest);
+}
+
+std::optional<Descriptor> BlobStore::statStored(const Context& context, const Digest& digest) {
   FileInfo info;
   try {
     info = driver_.stat(context, paths::blobData(digest));
   } catch (const PathNotFoundError&) {
+    forget(context, cache_, digest);
     return std::nullopt;
   }
-  if (info.isDirectory) return std::nullopt;
+  if (info.isDirectory) {
+    forget(context, cache_, digest);
+    return std::nullopt;
+  }
   Descriptor descriptor{digest.toString(), info.size, kOctetStream};
   store(context, cache_, descriptor);
   return descriptor;
@@ -93,9 +101,15 @@ std::unique_ptr<FileReader> BlobStore::reader(const Context& context, const Dige
 Descriptor BlobStore::putContent(const Context& context, const Digest& digest, std::string_view content,
                                  const std::string& mediaType) {
   Descriptor descriptor{digest.toString(), static_cast<std::int64_t>(content.size()), mediaType};
-  if (!stat(context, digest)) driver_.putContent(context, paths::blobData(digest), content);
+  if (!statStored(context, digest)) driver_.putContent(context, paths::blobData(digest), content);
   store(context, cache_, Descriptor{descriptor.digest, descriptor.size, kOctetStream});
   return descriptor;
+}
+
+void BlobStore::forgetMissing(const Context& context, const Digest& digest, const std::string& repository) {
+  forget(context, cache_, digest);
+  for (LinkSpace space : {LinkSpace::layers, LinkSpace::manifests})
+    forget(context, scope(context, repository, space).get(), digest);
 }
 
 void BlobStore::remember(const Context& context, const Descriptor& descriptor) {
@@ -117,6 +131,29 @@ std::optional<Descriptor> BlobStore::statLinked(const Context& context, const st
   if (!linked || !(*linked == digest)) return std::nullopt;
   auto descriptor = stat(context, digest);
   if (descriptor) store(context, service.get(), *descriptor);
+  return descriptor;
+}
+
+std::optional<Descriptor> BlobStore::statLinkedStored(const Context& context, const std::string& repository,
+                                                      LinkSpace space, const Digest& digest) {
+  auto service = scope(context, repository, space);
+  std::string target;
+  try {
+    target = driver_.getContent(context, linkPath(repository, space, digest));
+  } catch (const PathNotFoundError&) {
+    forget(context, service.get(), digest);
+    return std::nullopt;
+  }
+  auto linked = Digest::parse(target);
+  auto descriptor = linked && *linked == digest ? statStored(context, digest) : std::nullopt;
+  if (!descriptor) {
+    forget(context, service.get(), digest);
+    return std::nullopt;
+  }
+  // A manifest's scope keeps its media type: refresh only what storage told.
+  if (auto known = cached(context, service.get(), digest); known && known->size == descriptor->size)
+    return known;
+  store(context, service.get(), *descriptor);
   return descriptor;
 }
 

@@ -26,8 +26,13 @@ public:
 
   StorageDriver& driver() const { return driver_; }
 
-  // Global scope.
+  // Global scope. stat may answer from the cache; statStored asks the driver
+  // (and corrects the cache): what decides whether data may be discarded or
+  // a reference accepted must come from storage.
   std::optional<Descriptor> stat(const Context& context, const Digest& digest);
+  std::optional<Descriptor> statStored(const Context& context, const Digest& digest);
+  // Drops a blob the cache lists but storage no longer holds: globally and in the repository's scopes.
+  void forgetMissing(const Context& context, const Digest& digest, const std::string& repository);
   std::string getContent(const Context& context, const Digest& digest); // PathNotFoundError when missing
   std::unique_ptr<FileReader> reader(const Context& context, const Digest& digest, std::int64_t offset);
   // Stores content under its digest (of the given algorithm) unless it is there already.
@@ -39,6 +44,9 @@ public:
   // Repository scope: the blob's descriptor when the repository links it.
   std::optional<Descriptor> statLinked(const Context& context, const std::string& repository, LinkSpace space,
                                        const Digest& digest);
+  // The same from storage only: the link and the blob it names both exist.
+  std::optional<Descriptor> statLinkedStored(const Context& context, const std::string& repository,
+                                             LinkSpace space, const Digest& digest);
   void link(const Context& context, const std::string& repository, LinkSpace space,
             const Descriptor& descriptor);
   // Removes the link; false when there was none.

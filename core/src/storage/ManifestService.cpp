@@ -40,6 +40,7 @@ ManifestService::Stored ManifestService::get(const Context& context, const std::
   try {
     content = blobs_.getContent(context, digest);
   } catch (const PathNotFoundError&) {
+    blobs_.forgetMissing(context, digest, repository);
     throw manifestUnknown(digest.toString());
   }
   std::string mediaType = descriptor->mediaType;
@@ -67,14 +68,16 @@ Digest ManifestService::resolveTag(const Context& context, const std::string& re
 
 void ManifestService::checkReferences(const Context& context, const std::string& repository,
                                       const Manifest& manifest) {
+  // Asked of storage, not the cache: a stale entry must not let a manifest
+  // name a blob that is gone.
   errcode::Errors missing;
   for (const auto& blob : manifest.blobs) {
     if (blob.foreign) continue;
-    if (!blobs_.statLinked(context, repository, LinkSpace::layers, blob.digest))
+    if (!blobs_.statLinkedStored(context, repository, LinkSpace::layers, blob.digest))
       missing.add(errcode::Error{errcode::ManifestBlobUnknown, "", blob.digest.toString()});
   }
   for (const auto& child : manifest.manifests) {
-    if (!blobs_.statLinked(context, repository, LinkSpace::manifests, child.digest))
+    if (!blobs_.statLinkedStored(context, repository, LinkSpace::manifests, child.digest))
       missing.add(errcode::Error{errcode::ManifestBlobUnknown, "manifest unknown to the repository",
                                  child.digest.toString()});
   }
@@ -111,7 +114,7 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
                   manifest.annotations};
   if (manifest.subject) summary.subject = manifest.subject->digest;
   rememberSummary(digest, std::move(summary));
-  PutResult result{digest, std::nullopt};
+  PutResult result{digest, std::nullopt, manifest.mediaType};
   if (manifest.subject) result.subject = manifest.subject->digest;
   return result;
 }

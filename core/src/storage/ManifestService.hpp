@@ -37,6 +37,7 @@ public:
   struct PutResult {
     Digest digest;
     std::optional<Digest> subject;
+    std::string mediaType;
   };
   // Validates and stores a manifest and, when tag is given, points the tag at
   // it. expectedDigest (a PUT by digest) must match the bytes. Referenced

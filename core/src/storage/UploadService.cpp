@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <functional>
 #include <memory>
 
 #include "errcode/ErrorCode.hpp"
@@ -41,10 +40,6 @@ bool UploadService::isValidId(std::string_view id) {
   return true;
 }
 
-std::mutex& UploadService::lockFor(const std::string& id) {
-  return locks_[std::hash<std::string>{}(id) % locks_.size()];
-}
-
 std::string UploadService::start(const Context& context, const std::string& repository) {
   std::string id = newUuid();
   driver_.putContent(context, paths::uploadStartedAt(repository, id), rfc3339Now());
@@ -63,7 +58,7 @@ void UploadService::requireUpload(const Context& context, const std::string& rep
 
 std::int64_t UploadService::size(const Context& context, const std::string& repository,
                                  const std::string& id) {
-  std::lock_guard lock(lockFor(id));
+  auto lock = locks_.lock(id);
   requireUpload(context, repository, id);
   auto writer = driver_.writer(context, paths::uploadData(repository, id), true);
   std::int64_t size = writer->size();
@@ -154,7 +149,7 @@ std::int64_t UploadService::appendLocked(const Context& context, const std::stri
 std::int64_t UploadService::append(const Context& context, const std::string& repository,
                                    const std::string& id, UploadBody body,
                                    std::optional<std::int64_t> expectedStart) {
-  std::lock_guard lock(lockFor(id));
+  auto lock = locks_.lock(id);
   requireUpload(context, repository, id);
   Digester digester(kCanonicalAlgorithm);
   return appendLocked(context, repository, id, &body, expectedStart, digester);
@@ -162,7 +157,7 @@ std::int64_t UploadService::append(const Context& context, const std::string& re
 
 Descriptor UploadService::finish(const Context& context, const std::string& repository, const std::string& id,
                                  const Digest& expected, UploadBody* lastChunk) {
-  std::lock_guard lock(lockFor(id));
+  auto lock = locks_.lock(id);
   requireUpload(context, repository, id);
   Digester digester(kCanonicalAlgorithm);
   const std::int64_t size = appendLocked(context, repository, id, lastChunk, std::nullopt, digester);
@@ -189,7 +184,8 @@ Descriptor UploadService::finish(const Context& context, const std::string& repo
   }
 
   Descriptor descriptor{expected.toString(), size, "application/octet-stream"};
-  if (blobs_.stat(context, expected)) {
+  // Storage, not the cache, decides whether these bytes may be dropped.
+  if (blobs_.statStored(context, expected)) {
     // Content-addressed: the blob is there already; this copy is not needed.
   } else {
     driver_.move(context, dataPath, paths::blobData(expected));
@@ -201,7 +197,7 @@ Descriptor UploadService::finish(const Context& context, const std::string& repo
 }
 
 void UploadService::cancel(const Context& context, const std::string& repository, const std::string& id) {
-  std::lock_guard lock(lockFor(id));
+  auto lock = locks_.lock(id);
   requireUpload(context, repository, id);
   discard(context, repository, id);
 }

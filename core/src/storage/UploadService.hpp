@@ -1,15 +1,14 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <istream>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "storage/BlobStore.hpp"
 #include "storage/Digester.hpp"
 #include "storage/Reference.hpp"
+#include "util/KeyedMutex.hpp"
 
 namespace pier {
 
@@ -46,7 +45,6 @@ public:
   static bool isValidId(std::string_view id);
 
 private:
-  std::mutex& lockFor(const std::string& id);
   void requireUpload(const Context& context, const std::string& repository, const std::string& id);
   std::int64_t appendLocked(const Context& context, const std::string& repository, const std::string& id,
                             UploadBody* body, std::optional<std::int64_t> expectedStart, Digester& digester);
@@ -54,8 +52,8 @@ private:
 
   BlobStore& blobs_;
   StorageDriver& driver_;
-  // Requests on one upload run one at a time; ids hash onto a fixed set of locks.
-  std::array<std::mutex, 64> locks_;
+  // Requests on one upload run one at a time; other uploads never wait for them.
+  KeyedMutex locks_;
 };
 
 } // namespace pier

@@ -22,7 +22,8 @@ public:
 };
 
 // Passed first to every driver, cache, access controller and sink call: who
-// asked (request id), where to log, and until when the work is wanted.
+// asked (request id, and the user the access controller granted), where to
+// log, and until when the work is wanted.
 class PIER_SDK_API Context {
 public:
   using Clock = std::chrono::steady_clock;
@@ -33,6 +34,9 @@ public:
         cancelFlag_(std::move(cancelFlag)) {}
 
   const std::string& requestId() const noexcept { return requestId_; }
+  // The granted user; "" before authorization or when no access controller names one.
+  const std::string& user() const noexcept { return user_; }
+  void setUser(std::string user) { user_ = std::move(user); }
   Logger& logger() const noexcept { return *logger_; }
   Clock::time_point deadline() const noexcept { return deadline_; }
 
@@ -50,6 +54,7 @@ public:
 
 private:
   std::string requestId_;
+  std::string user_;
   Logger* logger_;
   Clock::time_point deadline_;
   std::shared_ptr<const std::atomic<bool>> cancelFlag_;

@@ -1,0 +1,195 @@
+#include "http/Dispatcher.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/NetException.h>
+
+#include "app/App.hpp"
+#include "events/EventBridge.hpp"
+#include "http/Exchange.hpp"
+#include "http/Routes.hpp"
+#include "storage/Repository.hpp"
+#include "util/Uuid.hpp"
+
+namespace pier {
+
+namespace {
+
+std::string actionOf(const std::string& method) {
+  if (method == "GET" || method == "HEAD") return "pull";
+  if (method == "DELETE") return "delete";
+  return "push"; // POST, PATCH, PUT
+}
+
+AuthRequest authRequestOf(const Exchange& exchange) {
+  const auto& request = exchange.request();
+  AuthRequest auth;
+  auth.method = request.getMethod();
+  auth.uri = request.getURI();
+  auth.remoteAddress = request.clientAddress().host().toString();
+  for (const auto& [name, value] : request) auth.headers.emplace_back(name, value);
+  return auth;
+}
+
+RequestRecord requestRecordOf(const Exchange& exchange) {
+  const auto& request = exchange.request();
+  return RequestRecord{exchange.requestId(), request.clientAddress().toString(), request.getHost(),
+                       request.getMethod(), request.get("User-Agent", "")};
+}
+
+// The access records, as Distribution puts them in an UNAUTHORIZED error's detail.
+Poco::Dynamic::Var accessDetail(const std::vector<Access>& wanted) {
+  Poco::JSON::Array::Ptr records = new Poco::JSON::Array;
+  for (const auto& access : wanted) {
+    Poco::JSON::Object::Ptr record = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    record->set("Type", access.type);
+    record->set("Class", "");
+    record->set("Name", access.name);
+    record->set("Action", access.action);
+    records->add(record);
+  }
+  return records;
+}
+
+bool isRead(const std::string& method) {
+  return method == "GET" || method == "HEAD";
+}
+
+} // namespace
+
+std::vector<Access> accessRecords(const RouteMatch& match, const Exchange& exchange) {
+  switch (match.route->access) {
+  case RouteAccess::none:
+  case RouteAccess::base:
+    return {};
+  case RouteAccess::catalog:
+    return {Access{"registry", "catalog", "*"}};
+  case RouteAccess::repository:
+    break;
+  }
+  std::vector<Access> wanted{Access{"repository", match.name, actionOf(exchange.method())}};
+  if (exchange.method() == "POST" && exchange.queryParameter("mount")) {
+    auto from = exchange.queryParameter("from");
+    if (from && isValidRepositoryName(*from) && *from != match.name)
+      wanted.push_back(Access{"repository", *from, "pull"});
+  }
+  return wanted;
+}
+
+Dispatcher::Dispatcher(App& app, std::string sourceAddress)
+    : app_(app), sourceAddress_(std::move(sourceAddress)), instanceId_(newUuid()) {}
+
+void Dispatcher::authorize(Exchange& exchange, const AuthRequest& request,
+                           const std::vector<Access>& wanted) {
+  AccessController* controller = app_.accessController();
+  if (!controller) return; // no access control configured: everything is granted
+  AuthResult result = controller->authorize(exchange.context(), request, wanted);
+  if (result.granted) {
+    exchange.context().setUser(result.user);
+    return;
+  }
+  // A controller naming no registered code, or one that is no 401/403, challenges with UNAUTHORIZED.
+  auto code = errcode::findCode(result.errorCode);
+  if (!code || (code->httpStatus() != 401 && code->httpStatus() != 403)) code = errcode::Unauthorized;
+  for (const auto& [name, value] : result.headers) exchange.response().add(name, value);
+  throw errcode::Exception(*code, result.message,
+                           wanted.empty() ? Poco::Dynamic::Var() : accessDetail(wanted));
+}
+
+void Dispatcher::dispatch(Exchange& exchange) {
+  RouteMatch match = matchRoute(exchange);
+  const Route& route = *match.route;
+  AuthRequest authRequest;
+  if (route.access != RouteAccess::none && app_.accessController()) {
+    authRequest = authRequestOf(exchange);
+    authorize(exchange, authRequest, accessRecords(match, exchange));
+  }
+  if (app_.config().storage.readOnly && route.access == RouteAccess::repository && !isRead(exchange.method()))
+    throw errcode::Exception(errcode::Unsupported,
+                             "the registry is in read-only mode (storage.maintenance.readonly)");
+
+  if (auto handler = std::get_if<RegistryHandler>(&route.handler))
+    return (*handler)(exchange, app_.registry());
+
+  EventBridge events(app_.eventSink(), requestRecordOf(exchange), exchange.context().user(), sourceAddress_,
+                     instanceId_);
+  Repository::PullCheck mayPull;
+  if (AccessController* controller = app_.accessController()) {
+    // Whether this request may pull another repository: for mounts that discover their source.
+    mayPull = [controller, &exchange, &authRequest](const std::string& repository) {
+      try {
+        return controller
+            ->authorize(exchange.context(), authRequest, {Access{"repository", repository, "pull"}})
+            .granted;
+      } catch (const std::exception&) {
+        return false;
+      }
+    };
+  }
+  Repository repository(app_.registry(), exchange.context(), match.name, events, std::move(mayPull));
+  std::get<RepositoryHandler>(route.handler)(exchange, repository, match.reference);
+}
+
+void Dispatcher::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  auto started = std::chrono::steady_clock::now();
+  Exchange exchange(app_.config().http, app_.logger(), request, response, newUuid());
+  LineLogger& logger = app_.logger();
+  try {
+    dispatch(exchange);
+  } catch (const errcode::Exception& e) {
+    respondWithError(exchange, e.errors(), e.what());
+  } catch (const CancelledError& e) {
+    respondWithError(exchange, errcode::Error{errcode::Unavailable, e.what(), {}}, e.what());
+  } catch (const Poco::Net::NetException& e) {
+    // The client went away or the connection broke: nothing can be sent.
+    // Clients abort downloads all the time; this is no server trouble.
+    logger.write(LogLevel::info, "connection closed",
+                 {{"error", e.displayText()}, {"request_id", exchange.requestId()}});
+  } catch (const std::exception& e) {
+    logger.write(LogLevel::error, "request failed",
+                 {{"error", e.what()}, {"request_id", exchange.requestId()}});
+    respondWithError(exchange, errcode::Error{errcode::Unknown, "internal error", exchange.requestId()},
+                     e.what());
+  }
+  if (exchange.responded()) exchange.finishRequestBody();
+  if (!app_.config().log.accessLogDisabled)
+    writeAccessLog(exchange, std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count());
+}
+
+void Dispatcher::respondWithError(Exchange& exchange, const errcode::Errors& errors,
+                                  const std::string& what) {
+  if (exchange.responded()) {
+    // Headers are out: the body cannot change any more; close the connection.
+    app_.logger().write(LogLevel::warn, "error after the response started",
+                        {{"error", what}, {"request_id", exchange.requestId()}});
+    exchange.response().setKeepAlive(false);
+    return;
+  }
+  try {
+    exchange.sendErrors(errors);
+  } catch (const std::exception& e) {
+    app_.logger().write(LogLevel::warn, "cannot send error response",
+                        {{"error", e.what()}, {"request_id", exchange.requestId()}});
+  }
+}
+
+void Dispatcher::writeAccessLog(const Exchange& exchange, long long micros) {
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.3f", static_cast<double>(micros) / 1000.0);
+  app_.logger().write(LogLevel::info, "request",
+                      {{"method", exchange.method()},
+                       {"path", exchange.path()},
+                       {"status", std::to_string(exchange.status())},
+                       {"bytes", std::to_string(exchange.bytesSent())},
+                       {"duration_ms", duration},
+                       {"request_id", exchange.requestId()},
+                       {"user", exchange.context().user()},
+                       {"remote", exchange.request().clientAddress().toString()}});
+}
+
+} // namespace pier

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <pier/access_controller.hpp>
+
+#include "errcode/ErrorCode.hpp"
+
+namespace pier {
+
+class App;
+class Exchange;
+struct RouteMatch;
+
+// The seam between HTTP and the registry (Distribution's app.go dispatcher):
+// for each request it finds the route, derives the access records the route
+// needs, asks the access controller (answering its challenge with the error
+// JSON), puts the granted user into the Context, builds the repository the
+// handler works on, wired to the request's events, runs the handler, turns
+// failures into registered error responses and writes the access log line.
+class Dispatcher {
+public:
+  // sourceAddress: this server's address, named in events.
+  Dispatcher(App& app, std::string sourceAddress);
+
+  void serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+
+private:
+  void dispatch(Exchange& exchange);
+  // Grants (the user goes into the Context) or throws the controller's challenge.
+  void authorize(Exchange& exchange, const AuthRequest& request, const std::vector<Access>& wanted);
+  void respondWithError(Exchange& exchange, const errcode::Errors& errors, const std::string& what);
+  void writeAccessLog(const Exchange& exchange, long long micros);
+
+  App& app_;
+  std::string sourceAddress_;
+  std::string instanceId_;
+};
+
+// The access records a matched route needs for a request (exposed for tests):
+// pull for GET and HEAD, push for POST, PATCH and PUT, delete for DELETE on
+// the repository, pull on `from` for a cross-repository mount,
+// registry:catalog:* for the catalog, none for /v2/.
+std::vector<Access> accessRecords(const RouteMatch& match, const Exchange& exchange);
+
+} // namespace pier

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <pier/blob_descriptor_cache.hpp>
+#include <pier/storage_driver.hpp>
+
+#include "storage/BlobStore.hpp"
+#include "storage/Catalog.hpp"
+#include "storage/ManifestService.hpp"
+#include "storage/UploadService.hpp"
+
+namespace pier {
+
+// What the registry's storage may do, from storage.* settings.
+struct RegistryOptions {
+  bool deletesEnabled = false;    // storage.delete.enabled
+  bool redirectsDisabled = false; // storage.redirect.disable
+  bool automaticMount = false;    // storage.mount.automatic (Pier extension)
+  bool storageHealthCheck = true; // health.storagedriver.enabled
+};
+
+// The registry's storage (Distribution's Namespace): the storage services
+// over one driver and blob descriptor cache that Repository objects work
+// through, and what spans repositories (the catalog, the driver's health).
+class Registry {
+public:
+  Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options);
+
+  const RegistryOptions& options() const { return options_; }
+
+  // Repositories in lexical order after `last`, at most `limit`.
+  CatalogPage catalog(const Context& context, const std::string& last, std::size_t limit);
+
+  // Nothing when the storage driver answers (or its health is not checked); its error otherwise.
+  std::optional<std::string> storageError(const Context& context);
+  const std::string& driverName() const { return driverName_; }
+
+  // The services underneath, for maintenance (garbage collection) and for Repository.
+  StorageDriver& driver() const { return driver_; }
+  BlobStore& blobs() { return blobs_; }
+  UploadService& uploads() { return uploads_; }
+  ManifestService& manifests() { return manifests_; }
+
+private:
+  StorageDriver& driver_;
+  std::string driverName_;
+  RegistryOptions options_;
+  BlobStore blobs_;
+  UploadService uploads_;
+  ManifestService manifests_;
+};
+
+} // namespace pier
