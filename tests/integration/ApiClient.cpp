@@ -114,7 +114,9 @@ std::string platformField(const std::string& architecture) {
 
 HttpResponse Client::request(const std::string& method, const std::string& path, const std::string& body,
                              const std::map<std::string, std::string>& headers) const {
-  HttpResponse response = httpRequest(port_, method, target(path), body, headers);
+  std::map<std::string, std::string> all = headers;
+  all.insert(headers_.begin(), headers_.end());
+  HttpResponse response = httpRequest(port_, method, target(path), body, all);
   EXPECT_EQ(response.header("Docker-Distribution-API-Version"), "registry/2.0") << method << " " << path;
   if (response.status >= 400 && method != "HEAD") {
     std::string problem = errorBodyProblem(response);

@@ -58,7 +58,9 @@ std::string platformField(const std::string& architecture);
 // status is its first code's.
 class Client {
 public:
-  explicit Client(std::uint16_t port) : port_(port) {}
+  // headers go with every request (e.g. Authorization).
+  explicit Client(std::uint16_t port, std::map<std::string, std::string> headers = {})
+      : port_(port), headers_(std::move(headers)) {}
   std::uint16_t port() const { return port_; }
 
   HttpResponse request(const std::string& method, const std::string& target, const std::string& body = {},
@@ -88,6 +90,7 @@ public:
 
 private:
   std::uint16_t port_;
+  std::map<std::string, std::string> headers_;
 };
 
 // Appends a query parameter to a Location that may already hold a query.

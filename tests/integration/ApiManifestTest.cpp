@@ -377,8 +377,8 @@ TEST_F(ApiManifestTest, UnknownManifestsAreManifestUnknown) {
 
 TEST_F(ApiManifestTest, TagsAreValidated) {
   std::string body = ociManifest();
-  const std::vector<std::string> invalid{"-bad",   ".bad", ".INVALID", std::string(129, 't'), "a%2Fb", "tag!",
-                                         "%2e%2e", "a:b"};
+  const std::vector<std::string> invalid{"-bad",  ".bad", ".INVALID", std::string(129, 't'),
+                                         "a%2Fb", "tag!", "%2e%2e",   "a:b"};
   for (const auto& tag : invalid) {
     SCOPED_TRACE(tag);
     // "a:b" reads as a digest, which it is not.

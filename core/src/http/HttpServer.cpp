@@ -95,6 +95,10 @@ HttpServer::HttpServer(App& app) : app_(app) {
   params->setKeepAliveTimeout(Poco::Timespan(30, 0));
   params->setTimeout(Poco::Timespan(60, 0));
   params->setServerName("pier");
+  // Poco's connection dispatchers wait this long for work before they end, and
+  // shutdown joins them: a dispatcher its stop notice missed held exit up to
+  // the default 10 s (seen as a killed server in tests under load).
+  params->setThreadIdleTime(Poco::Timespan(1, 0));
   threads_ = std::make_unique<Poco::ThreadPool>(2, threads, 60);
   dispatcher_ = std::make_unique<Dispatcher>(app, host + ":" + std::to_string(socket.address().port()));
   server_ = std::make_unique<Poco::Net::HTTPServer>(

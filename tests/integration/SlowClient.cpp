@@ -1,0 +1,78 @@
+#include "SlowClient.hpp"
+
+#include <Poco/Net/NetException.h>
+
+namespace pier::test {
+
+SlowRequest::SlowRequest(std::uint16_t port, std::string head, std::string body,
+                         std::chrono::milliseconds interval)
+    : socket_(Poco::Net::SocketAddress("127.0.0.1", port)), body_(std::move(body)), interval_(interval) {
+  socket_.setReceiveTimeout(Poco::Timespan(30, 0));
+  socket_.sendBytes(head.data(), static_cast<int>(head.size()));
+  sender_ = std::thread([this] {
+    try {
+      for (char byte : body_) {
+        for (auto waited = std::chrono::milliseconds(0); waited < interval_ && !stop_;
+             waited += std::chrono::milliseconds(10))
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (stop_) return;
+        if (socket_.sendBytes(&byte, 1) != 1) return;
+      }
+      bodySent_ = true;
+    } catch (const std::exception&) {
+      // The server closed the connection.
+    }
+  });
+}
+
+SlowRequest::~SlowRequest() {
+  stop_ = true;
+  sender_.join();
+  try {
+    socket_.close();
+  } catch (const std::exception&) {
+  }
+}
+
+HttpResponse SlowRequest::response(std::chrono::milliseconds limit) {
+  HttpResponse response;
+  std::string received;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  socket_.setReceiveTimeout(Poco::Timespan(0, 100 * 1000));
+  char buffer[4096];
+  while (received.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    try {
+      int n = socket_.receiveBytes(buffer, sizeof buffer);
+      if (n <= 0) break;
+      received.append(buffer, static_cast<std::size_t>(n));
+    } catch (const Poco::TimeoutException&) {
+    } catch (const Poco::Net::NetException&) {
+      break;
+    }
+  }
+  std::size_t end = received.find("\r\n\r\n");
+  if (end == std::string::npos || received.size() < 12) return response;
+  response.status = std::stoi(received.substr(9, 3));
+  std::size_t line = received.find("\r\n");
+  while (line < end) {
+    std::size_t next = received.find("\r\n", line + 2);
+    std::string header = received.substr(line + 2, next - line - 2);
+    std::size_t colon = header.find(':');
+    if (colon != std::string::npos) {
+      std::string name = header.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::size_t value = header.find_first_not_of(' ', colon + 1);
+      response.headers[name] = value == std::string::npos ? "" : header.substr(value);
+    }
+    line = next;
+  }
+  response.body = received.substr(end + 4);
+  return response;
+}
+
+std::string patchHead(const std::string& target, std::size_t length) {
+  return "PATCH " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n" +
+         "Content-Length: " + std::to_string(length) + "\r\n\r\n";
+}
+
+} // namespace pier::test

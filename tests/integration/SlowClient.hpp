@@ -1,0 +1,43 @@
+#pragma once
+
+// A client that sends a request body slowly, from its own thread: the head
+// at once, then one byte every `interval`, as a trickling (or stalled)
+// client does. For tests of locks, minimum rates and shutdown.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include <Poco/Net/StreamSocket.h>
+
+#include "PierProcess.hpp"
+
+namespace pier::test {
+
+class SlowRequest {
+public:
+  // Sends `head` (which must end in "\r\n\r\n") and then body, one byte per interval.
+  SlowRequest(std::uint16_t port, std::string head, std::string body, std::chrono::milliseconds interval);
+  ~SlowRequest();
+  SlowRequest(const SlowRequest&) = delete;
+  SlowRequest& operator=(const SlowRequest&) = delete;
+
+  // True once every byte of the body is sent.
+  bool bodySent() const { return bodySent_.load(); }
+  // Waits (at most limit) for the response head; status 0 when none came.
+  HttpResponse response(std::chrono::milliseconds limit);
+
+private:
+  Poco::Net::StreamSocket socket_;
+  std::string body_;
+  std::chrono::milliseconds interval_;
+  std::atomic<bool> bodySent_{false};
+  std::atomic<bool> stop_{false};
+  std::thread sender_;
+};
+
+// "PATCH <target> HTTP/1.1" with a Content-Length of length and an octet-stream body.
+std::string patchHead(const std::string& target, std::size_t length);
+
+} // namespace pier::test
