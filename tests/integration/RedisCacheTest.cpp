@@ -1,11 +1,13 @@
 // The server with the redis blob descriptor cache: blob stats land in Redis,
 // and while Redis is down requests are served from storage (no 5xx), with
-// Redis used again once it is back, without a restart.
+// Redis used again once it is back, without a restart; an entry Redis keeps
+// for a blob storage lost never decides what a write keeps or accepts.
 #include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "ApiClient.hpp"
 #include "PierProcess.hpp"
 #include "RedisServerProcess.hpp"
 #include "storage/Digester.hpp"
@@ -82,6 +84,28 @@ TEST_F(RedisCacheTest, RedisDownServesFromStorageAndIsUsedAgainWhenBack) {
   }
   EXPECT_TRUE(cachedAgain) << "the descriptor never reached the restarted Redis";
   EXPECT_EQ(server->log().find("status=5"), std::string::npos) << server->log();
+}
+
+// As when garbage collection deleted a blob and a shared Redis still lists it.
+TEST_F(RedisCacheTest, AStaleEntryNeverDropsAnUploadOrAdmitsAManifest) {
+  api::Client client(server->port());
+  api::Content layer = api::makeContent("layer lost behind redis's back");
+  api::Content config = api::makeContent("{\"stale\":true}");
+  client.pushBlob("stale/repo", layer);
+  client.pushBlob("stale/repo", config);
+  ASSERT_EQ(client.head("/v2/stale/repo/blobs/" + layer.digest).status, 200);
+  std::filesystem::remove(api::blobDataPath(root.path(), layer.digest));
+  ASSERT_TRUE(cachedInRedis(*redis, layer.digest));
+
+  std::string manifest =
+      api::imageManifest(mediatype::kOciManifest, api::descriptorJson(api::media::kOciConfig, config),
+                         {api::descriptorJson(api::media::kOciLayer, layer)});
+  EXPECT_TRUE(api::isError(client.putManifest("stale/repo", "v1", manifest, mediatype::kOciManifest), 400,
+                           "MANIFEST_BLOB_UNKNOWN"));
+  client.pushBlobChunked("stale/repo", layer, 7);
+  EXPECT_EQ(readFile(api::blobDataPath(root.path(), layer.digest)), layer.bytes);
+  EXPECT_EQ(client.putManifest("stale/repo", "v1", manifest, mediatype::kOciManifest).status, 201);
+  EXPECT_EQ(client.get("/v2/stale/repo/blobs/" + layer.digest).body, layer.bytes);
 }
 
 } // namespace
