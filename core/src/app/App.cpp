@@ -10,12 +10,15 @@ std::filesystem::path pluginDirectory(const Config& config) {
 namespace {
 
 // Keys Pier reads but does not act on yet: serving without them would be a
-// silent surprise (plain HTTP where TLS was asked for, no pull-through cache).
+// silent surprise (plain HTTP where TLS was asked for, no pull-through cache,
+// no metrics).
 void refuseUnsupported(const Config& config) {
   if (!config.http.tls.certificate.empty() || !config.http.tls.key.empty())
     throw ConfigError("http.tls: TLS is not supported yet; terminate TLS in front of Pier");
   if (config.proxy->has("remoteurl"))
     throw ConfigError("proxy.remoteurl: the pull-through cache is not supported yet");
+  if (config.http.debug.prometheusEnabled)
+    throw ConfigError("http.debug.prometheus.enabled: Prometheus metrics are not served yet");
 }
 
 } // namespace
@@ -46,6 +49,11 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   blobs_ = std::make_unique<BlobStore>(*driver_, cache_.get());
   uploads_ = std::make_unique<UploadService>(*blobs_);
   manifests_ = std::make_unique<ManifestService>(*blobs_);
+  const auto& health = config_.health;
+  if (mode == AppMode::serve && health.storageDriverEnabled)
+    healthCheck_ = std::make_unique<HealthCheck>(
+        *driver_, logger_,
+        HealthCheck::Settings{health.storageDriverInterval, health.storageDriverThreshold});
   const auto& purging = config_.storage.uploadPurging;
   if (mode == AppMode::serve && purging.enabled && !config_.storage.readOnly)
     uploadPurger_ = std::make_unique<UploadPurger>(

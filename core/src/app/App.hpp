@@ -6,6 +6,7 @@
 
 #include <pier/plugin.hpp>
 
+#include "app/HealthCheck.hpp"
 #include "app/LineLogger.hpp"
 #include "config/Config.hpp"
 #include "plugin/PluginLoader.hpp"
@@ -27,7 +28,7 @@ enum class AppMode { serve, maintenance };
 class App {
 public:
   // Loads the plugins and creates the configured driver and cache and, when
-  // serving, the access controller, sinks and upload purger. Throws
+  // serving, the access controller, sinks, health check and upload purger. Throws
   // ConfigError or PluginError.
   App(Config config, LineLogger& logger, AppMode mode = AppMode::serve);
   ~App();
@@ -49,6 +50,9 @@ public:
   UploadService& uploads() const { return *uploads_; }
   ManifestService& manifests() const { return *manifests_; }
 
+  // The health.storagedriver check; null when it is disabled, or not serving.
+  const HealthCheck* healthCheck() const { return healthCheck_.get(); }
+
 private:
   Config config_;
   LineLogger& logger_;
@@ -60,7 +64,9 @@ private:
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<UploadService> uploads_;
   std::unique_ptr<ManifestService> manifests_;
-  std::unique_ptr<UploadPurger> uploadPurger_; // last: stopped before everything it uses
+  // Last: the background threads stop before everything they use.
+  std::unique_ptr<HealthCheck> healthCheck_;
+  std::unique_ptr<UploadPurger> uploadPurger_;
 };
 
 // The plugin directory the config names, or the default next to the executable.

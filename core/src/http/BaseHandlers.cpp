@@ -10,22 +10,17 @@ void handleBase(Exchange& exchange) {
   exchange.sendJson(200, "{}");
 }
 
-// Healthy while the storage driver answers: a stat of the root that finds it
-// missing still is an answer.
+// What the health.storagedriver check last found (Distribution's body: one
+// member per failing check, named by the check, holding its error).
 void handleHealth(Exchange& exchange) {
-  App& app = exchange.app();
-  if (!app.config().health.storageDriverEnabled) return exchange.sendJson(200, "{}");
-  try {
-    app.driver().stat(exchange.context(), "/");
-  } catch (const PathNotFoundError&) {
-  } catch (const std::exception& e) {
-    Poco::JSON::Object body;
-    body.set("storagedriver_" + app.driver().name(), e.what());
-    std::ostringstream out;
-    body.stringify(out);
-    return exchange.sendJson(503, out.str());
-  }
-  exchange.sendJson(200, "{}");
+  const HealthCheck* check = exchange.app().healthCheck();
+  auto failures = check ? check->failures() : std::map<std::string, std::string>{};
+  if (failures.empty()) return exchange.sendJson(200, "{}");
+  Poco::JSON::Object body;
+  for (const auto& [name, error] : failures) body.set(name, error);
+  std::ostringstream out;
+  body.stringify(out);
+  exchange.sendJson(503, out.str());
 }
 
 } // namespace pier
