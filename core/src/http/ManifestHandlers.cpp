@@ -27,7 +27,8 @@ void getManifest(Exchange& exchange, const std::string& name, const ManifestRefe
   const Context& context = exchange.context();
   Digest digest = reference.digest ? *reference.digest : manifests.resolveTag(context, name, *reference.tag);
   auto& response = exchange.response();
-  const std::string etag = "\"" + digest.toString() + "\"";
+  // '"', not "\"": GCC 12 -Wrestrict misfires at -O3 on "literal" + a temporary string.
+  const std::string etag = '"' + digest.toString() + '"';
   response.set("Docker-Content-Digest", digest.toString());
   response.set("ETag", etag);
 
