@@ -136,7 +136,7 @@ std::string randomSuffix() {
 // Names list and walk show: valid path segments that are not the driver's own.
 bool isVisibleName(std::string_view name) {
   if (name.starts_with(kReservedPrefix)) return false;
-  return isValidPath("/" + std::string(name));
+  return isValidPath('/' + std::string(name)); // a char: GCC 12 -Wrestrict misfires on "/" + a temporary
 }
 
 // checkPath, and refuses the driver's reserved names.

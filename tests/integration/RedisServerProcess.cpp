@@ -67,9 +67,10 @@ int connectTo(std::uint16_t port) {
 }
 
 std::string encode(const std::vector<std::string>& arguments) {
-  std::string out = "*" + std::to_string(arguments.size()) + "\r\n";
+  // '*' and '$', not "*" and "$": GCC 12 -Wrestrict misfires at -O3 on "literal" + a temporary string.
+  std::string out = '*' + std::to_string(arguments.size()) + "\r\n";
   for (const auto& argument : arguments)
-    out += "$" + std::to_string(argument.size()) + "\r\n" + argument + "\r\n";
+    out += '$' + std::to_string(argument.size()) + "\r\n" + argument + "\r\n";
   return out;
 }
 

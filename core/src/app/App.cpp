@@ -10,12 +10,15 @@ std::filesystem::path pluginDirectory(const Config& config) {
 namespace {
 
 // Keys Pier reads but does not act on yet: serving without them would be a
-// silent surprise (plain HTTP where TLS was asked for, no pull-through cache).
+// silent surprise (plain HTTP where TLS was asked for, no pull-through cache,
+// no metrics).
 void refuseUnsupported(const Config& config) {
   if (!config.http.tls.certificate.empty() || !config.http.tls.key.empty())
     throw ConfigError("http.tls: TLS is not supported yet; terminate TLS in front of Pier");
   if (config.proxy->has("remoteurl"))
     throw ConfigError("proxy.remoteurl: the pull-through cache is not supported yet");
+  if (config.http.debug.prometheusEnabled)
+    throw ConfigError("http.debug.prometheus.enabled: Prometheus metrics are not served yet");
 }
 
 } // namespace
@@ -43,11 +46,16 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
       sinks_.push_back(catalog.createNotificationSink(type, *endpoint));
     }
   }
+  const auto& health = config_.health;
+  if (mode == AppMode::serve && health.storageDriverEnabled)
+    healthCheck_ = std::make_unique<HealthCheck>(
+        *driver_, logger_,
+        HealthCheck::Settings{health.storageDriverInterval, health.storageDriverThreshold});
   const auto& storage = config_.storage;
-  registry_ = std::make_unique<Registry>(*driver_, cache_.get(),
-                                         RegistryOptions{storage.deleteEnabled, storage.redirectDisabled,
-                                                         storage.automaticMount,
-                                                         config_.health.storageDriverEnabled});
+  registry_ = std::make_unique<Registry>(
+      *driver_, cache_.get(),
+      RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.automaticMount},
+      healthCheck_.get());
   eventSink_ = std::make_unique<LoggingEventSink>(logger_);
   const auto& purging = config_.storage.uploadPurging;
   if (mode == AppMode::serve && purging.enabled && !config_.storage.readOnly)

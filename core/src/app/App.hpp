@@ -6,6 +6,7 @@
 
 #include <pier/plugin.hpp>
 
+#include "app/HealthCheck.hpp"
 #include "app/LineLogger.hpp"
 #include "config/Config.hpp"
 #include "events/EventSink.hpp"
@@ -27,7 +28,7 @@ enum class AppMode { serve, maintenance };
 class App {
 public:
   // Loads the plugins and creates the configured driver and cache and, when
-  // serving, the access controller, sinks and upload purger. Throws
+  // serving, the access controller, sinks, health check and upload purger. Throws
   // ConfigError or PluginError.
   App(Config config, LineLogger& logger, AppMode mode = AppMode::serve);
   ~App();
@@ -58,7 +59,9 @@ private:
   std::vector<std::shared_ptr<NotificationSink>> sinks_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<EventSink> eventSink_;
-  std::unique_ptr<UploadPurger> uploadPurger_; // last: stopped before everything it uses
+  // Last: the background threads stop before everything they use.
+  std::unique_ptr<HealthCheck> healthCheck_;
+  std::unique_ptr<UploadPurger> uploadPurger_;
 };
 
 // The plugin directory the config names, or the default next to the executable.

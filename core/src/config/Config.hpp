@@ -1,13 +1,14 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <Poco/JSON/Object.h>
+
+#include "config/EnvironmentOverrides.hpp" // Environment, registryEnvironment
 
 namespace pier {
 
@@ -108,11 +109,6 @@ struct Config {
   // each, starting with the key's path: for the server to log at startup.
   std::vector<std::string> warnings;
 };
-
-using Environment = std::map<std::string, std::string>;
-
-// The process environment's REGISTRY_* variables.
-Environment registryEnvironment();
 
 // Parses YAML text (source names it in errors), applies overrides, validates.
 // Throws pier::ConfigError.

@@ -1,13 +1,14 @@
 #include "config/ConfigSchema.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 #include <Poco/JSON/Array.h>
 
 #include "pier/config.hpp"
 #include "pier/errors.hpp"
+#include "util/Json.hpp"
+#include "util/Text.hpp"
 
 namespace pier::configschema {
 
@@ -15,6 +16,8 @@ namespace {
 
 using NodePtr = std::shared_ptr<const Node>;
 using Fields = std::vector<std::pair<std::string, NodePtr>>;
+using json::isArray;
+using json::isObject;
 using Poco::Dynamic::Var;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
@@ -323,12 +326,6 @@ NodePtr buildSchema() {
 
 // --- validation --------------------------------------------------------------
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
   std::string out;
   for (const std::string& item : items) {
@@ -365,13 +362,6 @@ std::string suggestion(const Node& node, const std::string& key) {
     }
   }
   return best.empty() ? std::string() : " (did you mean \"" + best + "\"?)";
-}
-
-bool isObject(const Var& value) {
-  return value.type() == typeid(Object::Ptr);
-}
-bool isArray(const Var& value) {
-  return value.type() == typeid(Array::Ptr);
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {

@@ -10,12 +10,13 @@ void handleBase(Exchange& exchange, Registry&) {
   exchange.sendJson(200, "{}");
 }
 
-// Healthy while the storage driver answers.
+// What the health.storagedriver check last found (Distribution's body: one
+// member per failing check, named by the check, holding its error).
 void handleHealth(Exchange& exchange, Registry& registry) {
-  auto error = registry.storageError(exchange.context());
-  if (!error) return exchange.sendJson(200, "{}");
+  auto failures = registry.healthFailures();
+  if (failures.empty()) return exchange.sendJson(200, "{}");
   Poco::JSON::Object body;
-  body.set("storagedriver_" + registry.driverName(), *error);
+  for (const auto& [name, error] : failures) body.set(name, error);
   std::ostringstream out;
   body.stringify(out);
   exchange.sendJson(503, out.str());

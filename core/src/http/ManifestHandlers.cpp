@@ -37,7 +37,8 @@ void getManifest(Exchange& exchange, Repository& repository, const std::string& 
   ManifestReference reference = parseReadReference(referenceText);
   Digest digest = reference.digest ? *reference.digest : repository.resolveTag(*reference.tag);
   auto& response = exchange.response();
-  const std::string etag = "\"" + digest.toString() + "\"";
+  // '"', not "\"": GCC 12 -Wrestrict misfires at -O3 on "literal" + a temporary string.
+  const std::string etag = '"' + digest.toString() + '"';
   response.set("Docker-Content-Digest", digest.toString());
   response.set("ETag", etag);
 

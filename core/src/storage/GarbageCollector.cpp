@@ -16,6 +16,7 @@
 #include "storage/Catalog.hpp"
 #include "storage/Manifest.hpp"
 #include "storage/Paths.hpp"
+#include "util/Json.hpp"
 
 namespace pier {
 
@@ -45,12 +46,6 @@ bool exists(const Context& context, StorageDriver& driver, const std::string& pa
   }
 }
 
-std::string trimmed(const std::string& text) {
-  std::size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return {};
-  return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
-}
-
 } // namespace
 
 // What one stored manifest refers to.
@@ -64,7 +59,7 @@ namespace {
 
 // The digest member of a JSON descriptor object, when it is a valid digest.
 std::optional<std::string> descriptorDigest(const Poco::Dynamic::Var& value, const std::string& key) {
-  if (value.type() != typeid(Poco::JSON::Object::Ptr)) return std::nullopt;
+  if (!json::isObject(value)) return std::nullopt;
   auto object = value.extract<Poco::JSON::Object::Ptr>();
   if (!object || !object->has(key) || !object->get(key).isString()) return std::nullopt;
   std::string digest = object->getValue<std::string>(key);
@@ -81,7 +76,7 @@ bool lenientReferences(const std::string& content, std::vector<std::string>& blo
   try {
     Poco::JSON::Parser parser;
     auto parsed = parser.parse(content);
-    if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) return false;
+    if (!json::isObject(parsed)) return false;
     root = parsed.extract<Poco::JSON::Object::Ptr>();
   } catch (const std::exception&) {
     return false;
@@ -106,6 +101,14 @@ bool lenientReferences(const std::string& content, std::vector<std::string>& blo
 
 } // namespace
 
+std::vector<std::string> GarbageCollector::tagsOrNone(const Context& context, const std::string& repository) {
+  try {
+    return manifests_.tags(context, repository);
+  } catch (const errcode::Exception&) { // NAME_UNKNOWN: no tags at all
+    return {};
+  }
+}
+
 void GarbageCollector::progress(const std::string& line) {
   out_ << line << '\n' << std::flush;
 }
@@ -122,44 +125,35 @@ GarbageCollector::RepositoryResult GarbageCollector::markRepository(const Contex
                                                                     std::set<std::string>& marked) {
   // Every revision whose link exists, with what it refers to.
   std::map<std::string, ManifestRefs> revisions;
-  for (const auto& algorithmPath : listOrEmpty(context, driver_, paths::manifestRevisionsRoot(repository))) {
-    const std::string algorithm = baseName(algorithmPath);
-    for (const auto& revisionPath : listOrEmpty(context, driver_, algorithmPath)) {
-      context.throwIfDone();
-      const std::string hex = baseName(revisionPath);
-      const std::string digest = algorithm + ":" + hex;
-      if (!isValidDigest(digest)) {
-        warn(repository + ": skipping " + revisionPath + ": not a manifest revision");
-        continue;
-      }
-      if (!exists(context, driver_, revisionPath + "/link")) continue;
-
-      ManifestRefs refs;
-      std::string content;
-      try {
-        content = driver_.getContent(context, paths::blobDirectory(algorithm, hex) + "/data");
-      } catch (const PathNotFoundError&) {
-        warn(repository + ": manifest " + digest + " is linked but its blob is missing");
-        revisions.emplace(digest, std::move(refs));
-        continue;
-      }
-      try {
-        Manifest manifest = parseManifest(content, "");
-        for (const auto& blob : manifest.blobs)
-          if (!blob.foreign) refs.blobs.push_back(blob.digest.toString());
-        for (const auto& child : manifest.manifests) refs.children.push_back(child.digest.toString());
-        if (manifest.subject) refs.subject = manifest.subject->digest.toString();
-      } catch (const errcode::Exception& e) {
-        refs = ManifestRefs{};
-        bool json = lenientReferences(content, refs.blobs, refs.children, refs.subject);
-        warn(repository + ": manifest " + digest + " cannot be parsed (" + e.what() + "); keeping it" +
-             (json ? " and the " + std::to_string(refs.blobs.size() + refs.children.size()) +
-                         " digests it names"
-                   : ""));
-      }
+  std::vector<std::string> malformed;
+  for (const std::string& digest : manifests_.revisions(context, repository, &malformed)) {
+    context.throwIfDone();
+    ManifestRefs refs;
+    std::string content;
+    try {
+      content = manifests_.revisionContent(context, repository, digest);
+    } catch (const errcode::Exception&) {
+      warn(repository + ": manifest " + digest + " is linked but its blob is missing");
       revisions.emplace(digest, std::move(refs));
+      continue;
     }
+    try {
+      Manifest manifest = parseManifest(content, "");
+      for (const auto& blob : manifest.blobs)
+        if (!blob.foreign) refs.blobs.push_back(blob.digest.toString());
+      for (const auto& child : manifest.manifests) refs.children.push_back(child.digest.toString());
+      if (manifest.subject) refs.subject = manifest.subject->digest.toString();
+    } catch (const errcode::Exception& e) {
+      refs = ManifestRefs{};
+      bool json = lenientReferences(content, refs.blobs, refs.children, refs.subject);
+      warn(repository + ": manifest " + digest + " cannot be parsed (" + e.what() + "); keeping it" +
+           (json
+                ? " and the " + std::to_string(refs.blobs.size() + refs.children.size()) + " digests it names"
+                : ""));
+    }
+    revisions.emplace(digest, std::move(refs));
   }
+  for (const auto& path : malformed) warn(repository + ": skipping " + path + ": not a manifest revision");
 
   // What stays: every revision, or with deleteUntagged what a tag, a kept
   // index or a kept subject holds on to.
@@ -174,19 +168,15 @@ GarbageCollector::RepositoryResult GarbageCollector::markRepository(const Contex
     auto keep = [&](const std::string& digest) {
       if (revisions.count(digest) && kept.insert(digest).second) pending.push_back(digest);
     };
-    for (const auto& tagPath : listOrEmpty(context, driver_, paths::tagsRoot(repository))) {
-      const std::string tag = baseName(tagPath);
-      std::string link;
+    for (const auto& tag : tagsOrNone(context, repository)) {
       try {
-        link = trimmed(driver_.getContent(context, tagPath + "/current/link"));
-      } catch (const PathNotFoundError&) {
-        continue;
-      }
-      if (!isValidDigest(link)) {
+        keep(manifests_.resolveTag(context, repository, tag).toString());
+      } catch (const errcode::Exception&) { // a tag directory without a current link
+      } catch (const Error&) {              // storage failed, or the run was cancelled
+        throw;
+      } catch (const std::runtime_error&) { // the link holds no digest
         warn(repository + ": tag " + tag + " holds no digest");
-        continue;
       }
-      keep(link);
     }
     while (!pending.empty()) {
       context.throwIfDone();
@@ -225,14 +215,14 @@ void GarbageCollector::deleteManifests(const Context& context, const std::string
                                        const std::vector<Digest>& digests) {
   if (digests.empty()) return;
   BlobStore blobs(driver_, cache_);
-  std::vector<std::string> tagPaths = listOrEmpty(context, driver_, paths::tagsRoot(repository));
+  std::vector<std::string> tags = tagsOrNone(context, repository);
   for (const auto& digest : digests) {
     context.throwIfDone();
     // As a DELETE by digest: the revision link goes (and its cache entry);
     // no tag points at the manifest, but tag histories may still name it.
     blobs.unlink(context, repository, LinkSpace::manifests, digest);
-    for (const auto& tagPath : tagPaths) {
-      std::string entry = paths::tagIndexEntryLink(repository, baseName(tagPath), digest);
+    for (const auto& tag : tags) {
+      std::string entry = paths::tagIndexEntryLink(repository, tag, digest);
       try {
         driver_.remove(context, entry.substr(0, entry.size() - std::string("/link").size()));
       } catch (const PathNotFoundError&) {

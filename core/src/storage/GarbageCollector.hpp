@@ -9,6 +9,8 @@
 #include <pier/blob_descriptor_cache.hpp>
 #include <pier/storage_driver.hpp>
 
+#include "storage/BlobStore.hpp"
+#include "storage/ManifestService.hpp"
 #include "storage/Reference.hpp"
 
 namespace pier {
@@ -44,7 +46,8 @@ public:
   // cache may be null; progress goes to out, warnings to warnings.
   GarbageCollector(StorageDriver& driver, BlobDescriptorCache* cache, std::ostream& out,
                    std::ostream& warnings)
-      : driver_(driver), cache_(cache), out_(out), warnings_(warnings) {}
+      : driver_(driver), cache_(cache), out_(out), warnings_(warnings), uncached_(driver, nullptr),
+        manifests_(uncached_) {}
 
   // Throws StorageError (or another std::exception) when storage fails; what
   // was deleted until then stays deleted, and a new run picks up the rest.
@@ -64,6 +67,8 @@ private:
   std::size_t removeLayerLinks(const Context& context, const std::string& repository,
                                const std::set<std::string>& marked, const Options& options);
 
+  std::vector<std::string> tagsOrNone(const Context& context, const std::string& repository);
+
   void progress(const std::string& line);
   void warn(const std::string& line);
 
@@ -72,6 +77,10 @@ private:
   std::ostream& out_;
   std::ostream& warnings_;
   std::size_t warningCount_ = 0;
+  // Manifests and tags are read past the cache: an entry there must not keep
+  // (or drop) what storage holds.
+  BlobStore uncached_;
+  ManifestService manifests_;
 };
 
 } // namespace pier

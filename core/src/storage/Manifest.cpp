@@ -4,18 +4,23 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
-#include <typeinfo>
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 
+#include "config/ConfigSchema.hpp"
 #include "errcode/ErrorCode.hpp"
+#include "util/Json.hpp"
+#include "util/Text.hpp"
 
 namespace pier {
 
 namespace {
 
+using configschema::joinPath;
+using json::isArray;
+using json::isObject;
 using Poco::Dynamic::Var;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
@@ -78,21 +83,7 @@ bool isValidMediaType(std::string_view text) {
 
 // The media type of a Content-Type header: parameters dropped, whitespace trimmed, lowercase.
 std::string contentTypeMediaType(std::string_view contentType) {
-  std::string_view type = contentType.substr(0, contentType.find(';'));
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  std::string result(type);
-  for (char& c : result) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return result;
-}
-
-bool isObject(const Var& value) {
-  return value.type() == typeid(Object::Ptr);
-}
-bool isArray(const Var& value) {
-  return value.type() == typeid(Array::Ptr);
+  return lower(trim(contentType.substr(0, contentType.find(';'))));
 }
 
 // A field's value, or nothing when it is absent or null (as Go's encoding/json treats null).
@@ -101,10 +92,6 @@ std::optional<Var> optionalField(const Object& object, const std::string& key) {
   Var value = object.get(key);
   if (value.isEmpty()) return std::nullopt;
   return value;
-}
-
-std::string joinPath(const std::string& parent, const std::string& key) {
-  return parent.empty() ? key : parent + "." + key;
 }
 
 std::optional<std::string> optionalString(const Object& object, const std::string& key,

@@ -163,6 +163,47 @@ std::vector<std::string> ManifestService::tags(const Context& context, const std
   return names;
 }
 
+std::vector<std::string> ManifestService::revisions(const Context& context, const std::string& repository,
+                                                    std::vector<std::string>* malformed) {
+  auto listOrEmpty = [&](const std::string& path) {
+    try {
+      return driver_.list(context, path);
+    } catch (const PathNotFoundError&) {
+      return std::vector<std::string>{};
+    }
+  };
+  auto baseName = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
+  std::vector<std::string> digests;
+  for (const auto& algorithmPath : listOrEmpty(paths::manifestRevisionsRoot(repository))) {
+    for (const auto& revisionPath : listOrEmpty(algorithmPath)) {
+      context.throwIfDone();
+      std::string digest = baseName(algorithmPath) + ":" + baseName(revisionPath);
+      if (!isValidDigest(digest)) {
+        if (malformed) malformed->push_back(revisionPath);
+        continue;
+      }
+      try {
+        driver_.stat(context, revisionPath + "/link");
+        digests.push_back(std::move(digest));
+      } catch (const PathNotFoundError&) {
+      }
+    }
+  }
+  return digests;
+}
+
+std::string ManifestService::revisionContent(const Context& context, const std::string& repository,
+                                             const std::string& digest) {
+  if (auto parsed = Digest::parse(digest)) return get(context, repository, *parsed).content;
+  std::size_t colon = digest.find(':');
+  try {
+    return driver_.getContent(
+        context, paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1)) + "/data");
+  } catch (const PathNotFoundError&) {
+    throw manifestUnknown(digest);
+  }
+}
+
 void ManifestService::rememberSummary(const Digest& digest, Summary summary) {
   std::lock_guard lock(summariesMutex_);
   std::string key = digest.toString();

@@ -54,6 +54,17 @@ public:
   // Tags in lexical order; NAME_UNKNOWN when the repository has none at all.
   std::vector<std::string> tags(const Context& context, const std::string& repository);
 
+  // Every revision of the repository whose link exists, as "<algorithm>:<hex>"
+  // in storage order, of algorithms Pier cannot address (sha384) too; none
+  // when it has no manifests. Entries that are no digest go to `malformed`
+  // (their storage paths) when it is given.
+  std::vector<std::string> revisions(const Context& context, const std::string& repository,
+                                     std::vector<std::string>* malformed = nullptr);
+  // The bytes of a revision revisions() listed: get() for a supported
+  // digest, else the blob as stored. MANIFEST_UNKNOWN when its blob is missing.
+  std::string revisionContent(const Context& context, const std::string& repository,
+                              const std::string& digest);
+
   // Manifests in the repository whose subject is digest, optionally only those of one artifact type.
   std::vector<ManifestDescriptor> referrers(const Context& context, const std::string& repository,
                                             const Digest& subject, const std::string& artifactType);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,8 @@
 
 namespace pier {
 
+class HealthCheck;
+
 // What the registry's storage may do, from storage.* settings.
 struct RegistryOptions {
   bool deletesEnabled = false;    // storage.delete.enabled
@@ -27,16 +30,17 @@ struct RegistryOptions {
 // through, and what spans repositories (the catalog, the driver's health).
 class Registry {
 public:
-  Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options);
+  // healthCheck: the health.storagedriver check, null when there is none.
+  Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options,
+           const HealthCheck* healthCheck = nullptr);
 
   const RegistryOptions& options() const { return options_; }
 
   // Repositories in lexical order after `last`, at most `limit`.
   CatalogPage catalog(const Context& context, const std::string& last, std::size_t limit);
 
-  // Nothing when the storage driver answers (or its health is not checked); its error otherwise.
-  std::optional<std::string> storageError(const Context& context);
-  const std::string& driverName() const { return driverName_; }
+  // The failing health checks by name, with their errors; empty while healthy.
+  std::map<std::string, std::string> healthFailures() const;
 
   // The services underneath, for maintenance (garbage collection) and for Repository.
   StorageDriver& driver() const { return driver_; }
@@ -46,8 +50,8 @@ public:
 
 private:
   StorageDriver& driver_;
-  std::string driverName_;
   RegistryOptions options_;
+  const HealthCheck* healthCheck_;
   BlobStore blobs_;
   UploadService uploads_;
   ManifestService manifests_;
