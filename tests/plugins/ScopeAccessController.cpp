@@ -20,7 +20,10 @@ public:
   pier::AuthResult authorize(const pier::Context&, const pier::AuthRequest& request,
                              const std::vector<pier::Access>& wanted) override {
     std::string wantedScopes;
-    for (const auto& access : wanted) wantedScopes += (wantedScopes.empty() ? "" : " ") + scopeOf(access);
+    for (const auto& access : wanted) {
+      if (!wantedScopes.empty()) wantedScopes += ' ';
+      wantedScopes += scopeOf(access);
+    }
     pier::AuthResult result;
     std::istringstream header(request.header("Authorization"));
     std::string scheme, user;
