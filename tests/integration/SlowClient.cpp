@@ -5,8 +5,10 @@
 namespace pier::test {
 
 SlowRequest::SlowRequest(std::uint16_t port, std::string head, std::string body,
-                         std::chrono::milliseconds interval)
-    : socket_(Poco::Net::SocketAddress("127.0.0.1", port)), body_(std::move(body)), interval_(interval) {
+                         std::chrono::milliseconds interval, const std::string& sourceHost)
+    : body_(std::move(body)), interval_(interval) {
+  if (sourceHost != "127.0.0.1") socket_.impl()->bind(Poco::Net::SocketAddress(sourceHost, 0), false);
+  socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
   socket_.setReceiveTimeout(Poco::Timespan(30, 0));
   socket_.sendBytes(head.data(), static_cast<int>(head.size()));
   sender_ = std::thread([this] {
@@ -68,6 +70,45 @@ HttpResponse SlowRequest::response(std::chrono::milliseconds limit) {
   }
   response.body = received.substr(end + 4);
   return response;
+}
+
+std::string SlowRequest::readUntilClosed(std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  socket_.setReceiveTimeout(Poco::Timespan(0, 100 * 1000));
+  std::string received;
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      int n = socket_.receiveBytes(buffer, sizeof buffer);
+      if (n <= 0) break;
+      received.append(buffer, static_cast<std::size_t>(n));
+    } catch (const Poco::TimeoutException&) {
+    } catch (const Poco::Net::NetException&) {
+      break;
+    }
+  }
+  return received;
+}
+
+bool SlowRequest::closedByServer(std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  socket_.setReceiveTimeout(Poco::Timespan(0, 100 * 1000));
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (socket_.receiveBytes(buffer, sizeof buffer) <= 0) return true;
+    } catch (const Poco::TimeoutException&) {
+    } catch (const Poco::Net::NetException&) {
+      return true; // reset
+    }
+  }
+  return false;
+}
+
+int threadCount(int pid) {
+  std::string status = readFile("/proc/" + std::to_string(pid) + "/status");
+  std::size_t at = status.find("Threads:");
+  return at == std::string::npos ? -1 : std::stoi(status.substr(at + 8));
 }
 
 std::string patchHead(const std::string& target, std::size_t length) {

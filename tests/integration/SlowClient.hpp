@@ -17,8 +17,11 @@ namespace pier::test {
 
 class SlowRequest {
 public:
-  // Sends `head` (which must end in "\r\n\r\n") and then body, one byte per interval.
-  SlowRequest(std::uint16_t port, std::string head, std::string body, std::chrono::milliseconds interval);
+  // Sends `head` and then body, one byte per interval, from a connection
+  // whose source address is sourceHost (another loopback address for
+  // per-client limits; the server is always 127.0.0.1).
+  SlowRequest(std::uint16_t port, std::string head, std::string body, std::chrono::milliseconds interval,
+              const std::string& sourceHost = "127.0.0.1");
   ~SlowRequest();
   SlowRequest(const SlowRequest&) = delete;
   SlowRequest& operator=(const SlowRequest&) = delete;
@@ -27,6 +30,10 @@ public:
   bool bodySent() const { return bodySent_.load(); }
   // Waits (at most limit) for the response head; status 0 when none came.
   HttpResponse response(std::chrono::milliseconds limit);
+  // Everything the server sends until it closes the connection (at most limit).
+  std::string readUntilClosed(std::chrono::milliseconds limit);
+  // Waits (at most limit) until the server closes the connection; true when it did.
+  bool closedByServer(std::chrono::milliseconds limit);
 
 private:
   Poco::Net::StreamSocket socket_;
@@ -39,5 +46,8 @@ private:
 
 // "PATCH <target> HTTP/1.1" with a Content-Length of length and an octet-stream body.
 std::string patchHead(const std::string& target, std::size_t length);
+
+// The number of threads of a process (/proc/<pid>/status).
+int threadCount(int pid);
 
 } // namespace pier::test

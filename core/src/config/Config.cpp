@@ -122,6 +122,17 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   h.debug.prometheusPath = config::getString(*prometheus, "path", "", h.debug.prometheusPath);
   h.threads = static_cast<int>(config::getInt(*http, "threads", "http", 0));
   h.queue = static_cast<int>(config::getInt(*http, "queue", "http", 0));
+  auto& limits = h.limits;
+  limits.headTimeout = config::getDuration(*http, "headtimeout", "http", limits.headTimeout);
+  limits.idleTimeout = config::getDuration(*http, "idletimeout", "http", limits.idleTimeout);
+  limits.bodyTimeout = config::getDuration(*http, "bodytimeout", "http", limits.bodyTimeout);
+  limits.sendTimeout = config::getDuration(*http, "sendtimeout", "http", limits.sendTimeout);
+  limits.minBodyRate = config::getInt(*http, "minbodyrate", "http", limits.minBodyRate);
+  limits.maxHeadSize = static_cast<std::size_t>(
+      config::getInt(*http, "maxheadsize", "http", static_cast<long long>(limits.maxHeadSize)));
+  limits.maxConnections = config::getInt(*http, "maxconnections", "http", 0);
+  limits.maxConnectionsPerClient = config::getInt(*http, "maxconnectionsperclient", "http", 0);
+  limits.maxUploads = config::getInt(*http, "maxuploads", "http", 0);
 
   Object::Ptr auth = sectionOf(*document, "auth");
   std::vector<std::string> controllers = configschema::pluginNames(*auth, *schema.field("auth"));

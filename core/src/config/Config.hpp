@@ -44,7 +44,7 @@ struct Config {
     // storage.mount.automatic (Pier extension): a mount without `from` links
     // a blob the registry holds (one the requester may pull, under access control).
     bool automaticMount = false;
-    bool readOnly = false;                   // storage.maintenance.readonly.enabled
+    bool readOnly = false; // storage.maintenance.readonly.enabled
     struct UploadPurging {
       bool enabled = true;
       std::chrono::milliseconds age = std::chrono::hours(168);
@@ -74,10 +74,23 @@ struct Config {
       bool prometheusEnabled = false;
       std::string prometheusPath = "/metrics";
     } debug;
-    // Pier extensions: worker threads and accepted-connection queue of the
-    // HTTP server; 0 chooses from the number of cores.
+    // Pier extensions: worker threads and the listen backlog of the HTTP
+    // server; 0 chooses from the number of cores.
     int threads = 0;
     int queue = 0;
+    // Pier extensions: the connection layer's deadlines and limits.
+    struct Limits {
+      std::chrono::milliseconds headTimeout = std::chrono::seconds(10); // a whole request head
+      std::chrono::milliseconds idleTimeout =
+          std::chrono::seconds(60); // a kept-alive connection between requests
+      std::chrono::milliseconds bodyTimeout = std::chrono::seconds(30); // the window of minBodyRate
+      std::chrono::milliseconds sendTimeout = std::chrono::seconds(60); // a response making no progress
+      long long minBodyRate = 1024;          // bytes per second over each bodyTimeout, else 408
+      std::size_t maxHeadSize = 64 * 1024;   // bytes; past it 431
+      long long maxConnections = 0;          // 0: from the open-file limit
+      long long maxConnectionsPerClient = 0; // per client address; 0: half of maxConnections
+      long long maxUploads = 0;              // concurrent upload requests, else 429; 0: half the threads
+    } limits;
   } http;
 
   std::optional<NamedPlugin> auth; // auth: {<controller>: {...}}

@@ -203,6 +203,16 @@ NodePtr buildSchema() {
       {"h2c", section({{"enabled", boolean()}})},
       {"threads", integer(0, 4096)},
       {"queue", integer()},
+      // Pier extensions: the connection layer's deadlines and limits.
+      {"headtimeout", duration()},
+      {"idletimeout", duration()},
+      {"bodytimeout", duration()},
+      {"sendtimeout", duration()},
+      {"minbodyrate", integer()},
+      {"maxheadsize", integer(1024, 16 * 1024 * 1024)},
+      {"maxconnections", integer()},
+      {"maxconnectionsperclient", integer()},
+      {"maxuploads", integer()},
   });
 
   NodePtr endpoint = section(

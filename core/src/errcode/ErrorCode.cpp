@@ -148,6 +148,23 @@ const Code PaginationNumberInvalid =
 const Code NotFound = registerCode({kPierGroup, "NOT_FOUND", "not found",
                                     "The request's path is not an endpoint of the registry API.", 404});
 
+// What the connection layer answers for requests it cannot hand to the API.
+const Code RequestInvalid =
+    registerCode({kPierGroup, "REQUEST_INVALID", "malformed request",
+                  "The request line, a header or the body's framing is malformed or ambiguous.", 400});
+const Code RequestTimeout =
+    registerCode({kPierGroup, "REQUEST_TIMEOUT", "request timeout",
+                  "The request body arrived more slowly than the server's minimum rate.", 408});
+const Code HeadersTooLarge =
+    registerCode({kPierGroup, "REQUEST_HEADERS_TOO_LARGE", "request header fields too large",
+                  "The request head is larger than the server accepts.", 431});
+const Code NotImplemented =
+    registerCode({kPierGroup, "NOT_IMPLEMENTED", "not implemented",
+                  "The request uses a transfer coding the server does not implement.", 501});
+const Code VersionUnsupported =
+    registerCode({kPierGroup, "HTTP_VERSION_UNSUPPORTED", "HTTP version not supported",
+                  "Only HTTP/1.0 and HTTP/1.1 are served.", 505});
+
 int Errors::httpStatus() const {
   return errors_.empty() ? 500 : errors_.front().code.httpStatus();
 }

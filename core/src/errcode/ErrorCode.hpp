@@ -61,8 +61,13 @@ extern const Code BlobUnknown;
 extern const Code BlobUploadUnknown;
 extern const Code BlobUploadInvalid;
 extern const Code PaginationNumberInvalid;
-// Pier's own: a path that is not part of the API.
+// Pier's own: a path that is not part of the API, and the connection layer's answers.
 extern const Code NotFound;
+extern const Code RequestInvalid;     // 400
+extern const Code RequestTimeout;     // 408
+extern const Code HeadersTooLarge;    // 431
+extern const Code NotImplemented;     // 501
+extern const Code VersionUnsupported; // 505
 
 // One error of a response: a code, a message (the code's when empty), a detail.
 struct Error {

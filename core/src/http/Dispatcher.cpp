@@ -11,6 +11,7 @@
 #include "events/EventBridge.hpp"
 #include "http/Exchange.hpp"
 #include "http/Routes.hpp"
+#include "http/server/ServerRequest.hpp"
 #include "storage/Repository.hpp"
 #include "util/Uuid.hpp"
 
@@ -29,15 +30,16 @@ AuthRequest authRequestOf(const Exchange& exchange) {
   AuthRequest auth;
   auth.method = request.getMethod();
   auth.uri = request.getURI();
-  auth.remoteAddress = request.clientAddress().host().toString();
+  const std::string& client = exchange.clientAddress();
+  auth.remoteAddress = client.substr(0, client.rfind(':'));
   for (const auto& [name, value] : request) auth.headers.emplace_back(name, value);
   return auth;
 }
 
 RequestRecord requestRecordOf(const Exchange& exchange) {
   const auto& request = exchange.request();
-  return RequestRecord{exchange.requestId(), request.clientAddress().toString(), request.getHost(),
-                       request.getMethod(), request.get("User-Agent", "")};
+  return RequestRecord{exchange.requestId(), exchange.clientAddress(), request.getHost(), request.getMethod(),
+                       request.get("User-Agent", "")};
 }
 
 // The access records, as Distribution puts them in an UNAUTHORIZED error's detail.
@@ -79,8 +81,8 @@ std::vector<Access> accessRecords(const RouteMatch& match, const Exchange& excha
   return wanted;
 }
 
-Dispatcher::Dispatcher(App& app, std::string sourceAddress)
-    : app_(app), sourceAddress_(std::move(sourceAddress)), instanceId_(newUuid()) {}
+Dispatcher::Dispatcher(App& app, std::string sourceAddress, long long maxUploads)
+    : app_(app), sourceAddress_(std::move(sourceAddress)), instanceId_(newUuid()), maxUploads_(maxUploads) {}
 
 void Dispatcher::authorize(Exchange& exchange, const AuthRequest& request,
                            const std::vector<Access>& wanted) {
@@ -114,6 +116,24 @@ void Dispatcher::dispatch(Exchange& exchange) {
   if (auto handler = std::get_if<RegistryHandler>(&route.handler))
     return (*handler)(exchange, app_.registry());
 
+  // Uploads hold a worker while their body streams in: bounded, so that reads are still served.
+  struct UploadSlot {
+    std::atomic<long long>* counter = nullptr;
+    ~UploadSlot() {
+      if (counter) --*counter;
+    }
+  } slot;
+  const long long maxUploads = maxUploads_;
+  if (maxUploads > 0 && exchange.hasBody() && exchange.path().find("/blobs/uploads") != std::string::npos) {
+    if (++uploadsInFlight_ > maxUploads) {
+      --uploadsInFlight_;
+      exchange.response().set("Retry-After", "1");
+      throw errcode::Exception(errcode::TooManyRequests,
+                               "too many uploads in flight (http.maxuploads); retry later");
+    }
+    slot.counter = &uploadsInFlight_;
+  }
+
   EventBridge events(app_.eventSink(), requestRecordOf(exchange), exchange.context().user(), sourceAddress_,
                      instanceId_);
   Repository::PullCheck mayPull;
@@ -133,9 +153,9 @@ void Dispatcher::dispatch(Exchange& exchange) {
   std::get<RepositoryHandler>(route.handler)(exchange, repository, match.reference);
 }
 
-void Dispatcher::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+void Dispatcher::serve(http::ServerRequest& request) {
   auto started = std::chrono::steady_clock::now();
-  Exchange exchange(app_.config().http, app_.logger(), request, response, newUuid());
+  Exchange exchange(app_.config().http, app_.logger(), request, newUuid());
   LineLogger& logger = app_.logger();
   try {
     dispatch(exchange);
@@ -154,7 +174,6 @@ void Dispatcher::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPSer
     respondWithError(exchange, errcode::Error{errcode::Unknown, "internal error", exchange.requestId()},
                      e.what());
   }
-  if (exchange.responded()) exchange.finishRequestBody();
   if (!app_.config().log.accessLogDisabled)
     writeAccessLog(exchange, std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::steady_clock::now() - started)
@@ -163,6 +182,18 @@ void Dispatcher::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPSer
 
 void Dispatcher::respondWithError(Exchange& exchange, const errcode::Errors& errors,
                                   const std::string& what) {
+  // A body that stopped short decides the answer, whatever the handler made of it.
+  using Failure = http::RequestBody::Failure;
+  Failure failure = exchange.bodyFailure();
+  if (failure != Failure::none) exchange.response().setKeepAlive(false);
+  if (failure == Failure::disconnected) return; // no one to answer
+  if (failure == Failure::timedOut && !exchange.responded() &&
+      errors.list().front().code != errcode::RequestTimeout)
+    return respondWithError(exchange, errcode::Error{errcode::RequestTimeout, "", {}}, what);
+  if (failure == Failure::malformed && !exchange.responded() &&
+      errors.list().front().code != errcode::RequestInvalid)
+    return respondWithError(exchange, errcode::Error{errcode::RequestInvalid, "malformed chunked body", {}},
+                            what);
   if (exchange.responded()) {
     // Headers are out: the body cannot change any more; close the connection.
     app_.logger().write(LogLevel::warn, "error after the response started",
@@ -189,7 +220,7 @@ void Dispatcher::writeAccessLog(const Exchange& exchange, long long micros) {
                        {"duration_ms", duration},
                        {"request_id", exchange.requestId()},
                        {"user", exchange.context().user()},
-                       {"remote", exchange.request().clientAddress().toString()}});
+                       {"remote", exchange.clientAddress()}});
 }
 
 } // namespace pier

@@ -3,8 +3,7 @@
 #include <string>
 #include <vector>
 
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
+#include <atomic>
 
 #include <pier/access_controller.hpp>
 
@@ -16,18 +15,23 @@ class App;
 class Exchange;
 struct RouteMatch;
 
+namespace http {
+class ServerRequest;
+}
+
 // The seam between HTTP and the registry (Distribution's app.go dispatcher):
 // for each request it finds the route, derives the access records the route
 // needs, asks the access controller (answering its challenge with the error
-// JSON), puts the granted user into the Context, builds the repository the
-// handler works on, wired to the request's events, runs the handler, turns
-// failures into registered error responses and writes the access log line.
+// JSON), puts the granted user into the Context, bounds the uploads in
+// flight (http.maxuploads), builds the repository the handler works on, wired
+// to the request's events, runs the handler, turns failures into registered
+// error responses and writes the access log line.
 class Dispatcher {
 public:
-  // sourceAddress: this server's address, named in events.
-  Dispatcher(App& app, std::string sourceAddress);
+  // sourceAddress: this server's address, named in events; maxUploads: upload requests in flight at most.
+  Dispatcher(App& app, std::string sourceAddress, long long maxUploads);
 
-  void serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+  void serve(http::ServerRequest& request);
 
 private:
   void dispatch(Exchange& exchange);
@@ -39,6 +43,8 @@ private:
   App& app_;
   std::string sourceAddress_;
   std::string instanceId_;
+  long long maxUploads_;
+  std::atomic<long long> uploadsInFlight_{0};
 };
 
 // The access records a matched route needs for a request (exposed for tests):

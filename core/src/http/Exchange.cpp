@@ -3,6 +3,8 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
+#include "http/server/ServerRequest.hpp"
+
 namespace pier {
 
 namespace {
@@ -17,10 +19,11 @@ std::string pathPrefix(const Config::Http& http) {
 
 } // namespace
 
-Exchange::Exchange(const Config::Http& http, Logger& logger, Poco::Net::HTTPServerRequest& request,
-                   Poco::Net::HTTPServerResponse& response, std::string requestId)
-    : http_(http), request_(request), response_(response), context_(std::move(requestId), logger) {
-  std::string_view uri = request.getURI();
+Exchange::Exchange(const Config::Http& http, Logger& logger, http::ServerRequest& serverRequest,
+                   std::string requestId)
+    : http_(http), serverRequest_(serverRequest), request_(serverRequest.request()),
+      response_(serverRequest.response()), context_(std::move(requestId), logger) {
+  std::string_view uri = request_.getURI();
   // HTTP/1.1 servers take the absolute form too: "GET http://host/v2/ HTTP/1.1".
   for (std::string_view scheme : {"http://", "https://"}) {
     if (uri.substr(0, scheme.size()) == scheme) {
@@ -82,45 +85,56 @@ std::optional<std::int64_t> Exchange::contentLength() const {
   return request_.getContentLength64();
 }
 
-void Exchange::begin(int status) {
-  responded_ = true;
-  status_ = status;
-  response_.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+const std::string& Exchange::clientAddress() const {
+  return serverRequest_.clientAddress();
 }
 
-void Exchange::finishRequestBody() {
-  // A body the handler left unread would be parsed as the next request on a
-  // kept-alive connection. Up to kMaxDrain bytes are read and dropped (after
-  // the response went out, so it costs the client nothing); a longer body
-  // closes the connection.
-  constexpr std::streamsize kMaxDrain = 256 * 1024;
-  bool hasBody = request_.getChunkedTransferEncoding() ||
-                 (request_.hasContentLength() && request_.getContentLength64() > 0);
-  if (!hasBody) return;
-  bool drained = false;
-  try {
-    std::istream& body = request_.stream();
-    // A long declared body is not waited for: read, it ends at once.
-    if (request_.getChunkedTransferEncoding() || request_.getContentLength64() <= kMaxDrain)
-      body.ignore(kMaxDrain);
-    drained = body.eof() || body.peek() == std::char_traits<char>::eof();
-  } catch (const std::exception&) {
-  }
-  if (!drained) response_.setKeepAlive(false);
+bool Exchange::hasBody() const {
+  return serverRequest_.bodyReader().hasBody();
+}
+
+std::istream& Exchange::body() const {
+  return serverRequest_.body();
+}
+
+http::RequestBody::Failure Exchange::bodyFailure() const {
+  return serverRequest_.bodyReader().failure();
+}
+
+bool Exchange::responded() const {
+  return serverRequest_.responded();
+}
+
+void Exchange::begin(int status) {
+  status_ = status;
+  response_.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
 }
 
 void Exchange::send(int status, std::string_view body, std::string_view contentType) {
   begin(status);
   response_.setContentType(std::string(contentType));
   response_.setContentLength64(static_cast<Poco::Int64>(body.size()));
-  response_.sendBuffer(body.data(), body.size());
+  serverRequest_.send(body);
   if (!isHead()) bytesSent_ += static_cast<std::int64_t>(body.size());
 }
 
 void Exchange::sendEmpty(int status) {
   begin(status);
   response_.setContentLength64(0);
-  response_.send();
+  serverRequest_.send({});
+}
+
+void Exchange::sendHeaders(int status) {
+  begin(status);
+  serverRequest_.send({});
+}
+
+void Exchange::sendFile(int status, std::unique_ptr<FileReader> reader, std::int64_t length) {
+  begin(status);
+  response_.setContentLength64(length);
+  // Counted before the bytes leave: the event loop sends them after the handler.
+  if (!isHead()) bytesSent_ += length;
+  serverRequest_.sendFile(std::move(reader), length);
 }
 
 void Exchange::sendErrors(const errcode::Errors& errors) {

@@ -6,27 +6,33 @@
 #include <string>
 #include <string_view>
 
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 
 #include <pier/context.hpp>
+#include <pier/storage_driver.hpp>
 
 #include "config/Config.hpp"
 #include "errcode/ErrorCode.hpp"
+#include "http/server/RequestBody.hpp"
 
 namespace pier {
+
+namespace http {
+class ServerRequest;
+}
 
 // One request and its response: the request's Context, its path below
 // http.prefix, and response writers that set the common headers (http.headers)
 // and count what was sent for the access log. It knows the http settings and
-// nothing else of the server.
+// the connection layer's request, nothing else of the server.
 class Exchange {
 public:
-  Exchange(const Config::Http& http, Logger& logger, Poco::Net::HTTPServerRequest& request,
-           Poco::Net::HTTPServerResponse& response, std::string requestId);
+  Exchange(const Config::Http& http, Logger& logger, http::ServerRequest& serverRequest,
+           std::string requestId);
 
-  Poco::Net::HTTPServerRequest& request() const { return request_; }
-  Poco::Net::HTTPServerResponse& response() const { return response_; }
+  const Poco::Net::HTTPRequest& request() const { return request_; }
+  Poco::Net::HTTPResponse& response() const { return response_; }
   const Context& context() const { return context_; }
   Context& context() { return context_; }
   const std::string& requestId() const { return context_.requestId(); }
@@ -37,10 +43,15 @@ public:
   std::string urlFor(std::string_view apiPath) const;
 
   const std::string& method() const { return request_.getMethod(); }
+  const std::string& clientAddress() const; // "ip:port"
   // The first value of a query parameter, percent-decoded.
   std::optional<std::string> queryParameter(std::string_view name) const;
   // The request's Content-Length, when it sent one.
   std::optional<std::int64_t> contentLength() const;
+  bool hasBody() const;
+  std::istream& body() const;
+  // Why the body stopped short, when it did (too slow, malformed, disconnect).
+  http::RequestBody::Failure bodyFailure() const;
   // True when http.prefix is set and the path is not below it.
   bool outsidePrefix() const { return outsidePrefix_; }
   bool isHead() const { return request_.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD; }
@@ -49,17 +60,12 @@ public:
   void sendJson(int status, std::string_view json) { send(status, json, "application/json"); }
   void sendEmpty(int status); // Content-Length: 0
   void sendErrors(const errcode::Errors& errors);
+  // The headers as set (Content-Length included) without a body: a HEAD answer.
+  void sendHeaders(int status);
+  // The headers, then length bytes of the reader from its position.
+  void sendFile(int status, std::unique_ptr<FileReader> reader, std::int64_t length);
 
-  // For handlers that write the response themselves (e.g. blob streaming):
-  // record the status they set and the body bytes they sent.
-  void markResponded(int status) { begin(status); }
-  void countSent(std::int64_t bytes) { bytesSent_ += bytes; }
-
-  // After the handler: drops what is left of a short request body, or
-  // closes the connection after this response when too much is left.
-  void finishRequestBody();
-
-  bool responded() const { return responded_; }
+  bool responded() const;
   int status() const { return status_; }
   std::int64_t bytesSent() const { return bytesSent_; }
 
@@ -67,13 +73,13 @@ private:
   void begin(int status);
 
   const Config::Http& http_;
-  Poco::Net::HTTPServerRequest& request_;
-  Poco::Net::HTTPServerResponse& response_;
+  http::ServerRequest& serverRequest_;
+  const Poco::Net::HTTPRequest& request_;
+  Poco::Net::HTTPResponse& response_;
   Context context_;
   std::string path_;
   std::string query_;
   bool outsidePrefix_ = false;
-  bool responded_ = false;
   int status_ = 0;
   std::int64_t bytesSent_ = 0;
 };

@@ -1,57 +1,79 @@
 #include "http/HttpServer.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
-#include <thread>
+#include <cstring>
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/NetException.h>
-#include <Poco/Net/ServerSocket.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <Poco/Net/SocketAddress.h>
 
 #include "app/App.hpp"
 #include "http/Dispatcher.hpp"
+#include "http/server/Connection.hpp"
+#include "http/server/RequestHead.hpp"
+#include "http/server/ServerRequest.hpp"
 
 namespace pier {
 
+using http::Connection;
+
 namespace {
 
-// Counts the requests in flight, so that shutdown can wait for them (and not for idle connections).
-class RegistryRequestHandler final : public Poco::Net::HTTPRequestHandler {
-public:
-  RegistryRequestHandler(Dispatcher& dispatcher, std::atomic<int>& inFlight)
-      : dispatcher_(dispatcher), inFlight_(inFlight) {}
+constexpr std::size_t kMaxDrain = 256 * 1024; // an unread body up to this is read and dropped
+constexpr int kAcceptBatch = 256;
+constexpr std::int64_t kSendfileChunk = std::int64_t(1) << 30;
+constexpr auto kTimerTick = std::chrono::milliseconds(100);
 
-  void handleRequest(Poco::Net::HTTPServerRequest& request,
-                     Poco::Net::HTTPServerResponse& response) override {
-    ++inFlight_;
-    try {
-      dispatcher_.serve(request, response);
-    } catch (...) {
-      --inFlight_;
-      throw;
-    }
-    --inFlight_;
+// Markers in epoll's data for the two descriptors that are no connection.
+char listenerTag;
+char wakeTag;
+
+std::string errorJson(const errcode::Code& code, const std::string& message) {
+  return errcode::Errors(errcode::Error{code, message, {}}).toJson();
+}
+
+// A complete response for requests that never reach the dispatcher.
+std::string cannedResponse(int status, const std::string& reason, const std::string& json,
+                           const std::string& extraHeaders) {
+  return "HTTP/1.1 " + std::to_string(status) + ' ' + reason +
+         "\r\nContent-Type: application/json\r\nDocker-Distribution-API-Version: registry/2.0\r\n" +
+         extraHeaders + "Content-Length: " + std::to_string(json.size()) + "\r\nConnection: close\r\n\r\n" +
+         json;
+}
+
+// The process may hold as many descriptors as its hard limit allows.
+rlim_t raiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised{limit.rlim_max, limit.rlim_max};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
   }
+  return limit.rlim_cur;
+}
 
-private:
-  Dispatcher& dispatcher_;
-  std::atomic<int>& inFlight_;
-};
-
-class RegistryRequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
-public:
-  RegistryRequestHandlerFactory(Dispatcher& dispatcher, std::atomic<int>& inFlight)
-      : dispatcher_(dispatcher), inFlight_(inFlight) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new RegistryRequestHandler(dispatcher_, inFlight_);
+std::pair<const errcode::Code*, std::string> headErrorCode(int status) {
+  switch (status) {
+  case 431:
+    return {&errcode::HeadersTooLarge, "Request Header Fields Too Large"};
+  case 501:
+    return {&errcode::NotImplemented, "Not Implemented"};
+  case 505:
+    return {&errcode::VersionUnsupported, "HTTP Version Not Supported"};
+  default:
+    return {&errcode::RequestInvalid, "Bad Request"};
   }
-
-private:
-  Dispatcher& dispatcher_;
-  std::atomic<int>& inFlight_;
-};
+}
 
 } // namespace
 
@@ -69,67 +91,376 @@ std::pair<std::string, std::uint16_t> parseListenAddress(const std::string& addr
   return {host, static_cast<std::uint16_t>(std::stoi(port))};
 }
 
-HttpServer::HttpServer(App& app) : app_(app) {
+HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) {
   const Config::Http& http = app.config().http;
   auto [host, port] = parseListenAddress(http.addr);
   host_ = host;
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  // Poco serves a keep-alive connection on one thread, so the pool must hold
-  // as many threads as clients keep connections open.
-  int threads = http.threads > 0 ? http.threads : static_cast<int>(std::max(128u, 32 * cores));
-  int queue = http.queue > 0 ? http.queue : 4 * threads;
+  threadCount_ = http.threads > 0 ? http.threads : static_cast<int>(std::max(64u, 16 * cores));
+  rlim_t files = raiseOpenFileLimit();
+  // Descriptors beyond connections: blob files being sent, storage, plugins, logs.
+  long long available = std::max<long long>(64, static_cast<long long>(files) - 1024);
+  if (limits_.maxConnections <= 0) limits_.maxConnections = available;
+  if (limits_.maxConnectionsPerClient <= 0)
+    limits_.maxConnectionsPerClient = std::max(1LL, limits_.maxConnections / 2);
+  if (limits_.maxUploads <= 0) limits_.maxUploads = std::max(1, threadCount_ / 2);
+  app.logger().write(LogLevel::info, "connection limits",
+                     {{"open_files", std::to_string(files)},
+                      {"max_connections", std::to_string(limits_.maxConnections)},
+                      {"max_connections_per_client", std::to_string(limits_.maxConnectionsPerClient)},
+                      {"max_uploads", std::to_string(limits_.maxUploads)},
+                      {"threads", std::to_string(threadCount_)}});
 
-  Poco::Net::ServerSocket socket;
+  Poco::Net::SocketAddress address;
   try {
-    socket.bind(Poco::Net::SocketAddress(host, port), true,
-                false); // no SO_REUSEPORT: a second server must fail
-    socket.listen(std::max(64, queue));
+    address = Poco::Net::SocketAddress(host, port);
   } catch (const Poco::Exception& e) {
     throw ConfigError("http.addr: cannot listen on " + http.addr + ": " + e.displayText());
   }
+  listener_ = ::socket(address.family() == Poco::Net::SocketAddress::IPv6 ? AF_INET6 : AF_INET,
+                       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int on = 1;
+  ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &on,
+               sizeof on); // no SO_REUSEPORT: a second server must fail
+  int backlog = http.queue > 0 ? http.queue : 4096;
+  if (listener_ < 0 || ::bind(listener_, address.addr(), address.length()) != 0 ||
+      ::listen(listener_, backlog) != 0) {
+    std::string error = std::strerror(errno);
+    if (listener_ >= 0) ::close(listener_);
+    throw ConfigError("http.addr: cannot listen on " + http.addr + ": " + error);
+  }
+  sockaddr_storage bound{};
+  socklen_t boundLength = sizeof bound;
+  ::getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &boundLength);
+  port_ = Poco::Net::SocketAddress(reinterpret_cast<sockaddr*>(&bound), boundLength).port();
 
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(threads);
-  params->setMaxQueued(queue);
-  params->setKeepAlive(true);
-  params->setKeepAliveTimeout(Poco::Timespan(30, 0));
-  params->setTimeout(Poco::Timespan(60, 0));
-  params->setServerName("pier");
-  // Poco's connection dispatchers wait this long for work before they end, and
-  // shutdown joins them: a dispatcher its stop notice missed held exit up to
-  // the default 10 s (seen as a killed server in tests under load).
-  params->setThreadIdleTime(Poco::Timespan(1, 0));
-  threads_ = std::make_unique<Poco::ThreadPool>(2, threads, 60);
-  dispatcher_ = std::make_unique<Dispatcher>(app, host + ":" + std::to_string(socket.address().port()));
-  server_ = std::make_unique<Poco::Net::HTTPServer>(
-      new RegistryRequestHandlerFactory(*dispatcher_, inFlight_), *threads_, socket, params);
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  epoll_event listenEvent{EPOLLIN | EPOLLONESHOT, {.ptr = &listenerTag}};
+  epoll_event wakeEvent{EPOLLIN, {.ptr = &wakeTag}}; // level-triggered: every worker sees it
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, listener_, &listenEvent);
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &wakeEvent);
+  dispatcher_ = std::make_unique<Dispatcher>(app, host + ":" + std::to_string(port_), limits_.maxUploads);
 }
 
 HttpServer::~HttpServer() {
-  if (server_) server_->stopAll(true);
+  if (!stopping_) stop();
+  for (Connection* connection : connections_) {
+    ::close(connection->fd);
+    delete connection;
+  }
+  if (listener_ >= 0) ::close(listener_);
+  ::close(epoll_);
+  ::close(wake_);
+  if (reserve_ >= 0) ::close(reserve_);
 }
 
 void HttpServer::start() {
-  server_->start();
-}
-
-void HttpServer::stop() {
-  // Requests in flight may finish within the drain timeout; idle keep-alive
-  // connections are not waited for. Then every connection is shut down.
-  server_->stop();
-  auto deadline = std::chrono::steady_clock::now() + app_.config().http.drainTimeout;
-  while (inFlight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  server_->stopAll(true);
-}
-
-std::uint16_t HttpServer::port() const {
-  return server_->port();
+  for (int i = 0; i < threadCount_; ++i) workers_.emplace_back([this] { workerLoop(); });
+  timer_ = std::thread([this] { timerLoop(); });
 }
 
 std::string HttpServer::address() const {
   bool v6 = host_.find(':') != std::string::npos;
-  return (v6 ? "[" + host_ + "]" : host_) + ":" + std::to_string(port());
+  return (v6 ? "[" + host_ + "]" : host_) + ":" + std::to_string(port_);
+}
+
+void HttpServer::workerLoop() {
+  while (true) {
+    epoll_event event{};
+    int ready;
+    {
+      // One worker at a time waits in epoll, the others on this lock: with
+      // every worker in epoll_wait, each event woke them all (measured: most
+      // of the server's CPU in the kernel's epoll locks).
+      std::lock_guard lead(pollMutex_);
+      ready = ::epoll_wait(epoll_, &event, 1, -1);
+    }
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0 || event.data.ptr == &wakeTag) return;
+    if (event.data.ptr == &listenerTag) {
+      acceptConnections();
+      continue;
+    }
+    auto* connection = static_cast<Connection*>(event.data.ptr);
+    connection->armed = false;
+    if (connection->sending())
+      onWritable(connection);
+    else
+      onReadable(connection);
+  }
+}
+
+void HttpServer::refuse(int fd, const char* why) {
+  static const std::string response = cannedResponse(
+      503, "Service Unavailable", errorJson(errcode::Unavailable, "too many connections; retry later"),
+      "Retry-After: 1\r\n");
+  (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::close(fd);
+  app_.logger().write(LogLevel::warn, "connection refused", {{"reason", why}});
+}
+
+void HttpServer::acceptConnections() {
+  for (int i = 0; i < kAcceptBatch && accepting_; ++i) {
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof peer;
+    int fd =
+        ::accept4(listener_, reinterpret_cast<sockaddr*>(&peer), &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && reserve_ >= 0) {
+        // Out of descriptors: take the connection with the spare one to refuse it, not to spin.
+        ::close(reserve_);
+        int refused = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (refused >= 0) refuse(refused, "out of file descriptors");
+        reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      break; // EAGAIN: nothing more to accept
+    }
+    Poco::Net::SocketAddress address(reinterpret_cast<sockaddr*>(&peer), peerLength);
+    std::string peerHost = address.host().toString();
+    bool overTotal, overClient;
+    {
+      std::lock_guard lock(connectionsMutex_);
+      overTotal = static_cast<long long>(connections_.size()) >= limits_.maxConnections;
+      overClient = !overTotal && perClient_[peerHost] >= limits_.maxConnectionsPerClient;
+      if (!overTotal && !overClient)
+        ++perClient_[peerHost];
+      else if (perClient_[peerHost] == 0)
+        perClient_.erase(peerHost);
+    }
+    if (overTotal || overClient) {
+      refuse(fd, overTotal ? "http.maxconnections reached" : "http.maxconnectionsperclient reached");
+      continue;
+    }
+    int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    auto* connection = new Connection;
+    connection->fd = fd;
+    connection->peer = address.toString();
+    connection->peerHost = std::move(peerHost);
+    {
+      std::lock_guard lock(connectionsMutex_);
+      connections_.insert(connection);
+    }
+    epoll_event event{EPOLLIN | EPOLLONESHOT | EPOLLRDHUP, {.ptr = connection}};
+    connection->deadline = http::steadyMilliseconds() + limits_.idleTimeout.count();
+    connection->armed = true;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0) close(connection);
+  }
+  if (accepting_) {
+    epoll_event event{EPOLLIN | EPOLLONESHOT, {.ptr = &listenerTag}};
+    ::epoll_ctl(epoll_, EPOLL_CTL_MOD, listener_, &event);
+  }
+}
+
+void HttpServer::arm(Connection* connection, std::uint32_t events, std::int64_t deadline) {
+  // The last touch of this worker: from here on another may own the connection.
+  connection->deadline = deadline;
+  connection->armed = true;
+  epoll_event event{events | EPOLLONESHOT | EPOLLRDHUP, {.ptr = connection}};
+  if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, connection->fd, &event) != 0) {
+    connection->armed = false;
+    close(connection);
+  }
+}
+
+void HttpServer::close(Connection* connection) {
+  if (connection->requestInFlight) --inFlight_;
+  {
+    std::lock_guard lock(connectionsMutex_);
+    connections_.erase(connection);
+    auto client = perClient_.find(connection->peerHost);
+    if (client != perClient_.end() && --client->second <= 0) perClient_.erase(client);
+  }
+  ::close(connection->fd);
+  delete connection;
+}
+
+void HttpServer::onReadable(Connection* connection) {
+  // Reads what has arrived; the head's size bounds what a partial head may hold.
+  char buffer[16 * 1024];
+  while (true) {
+    ssize_t got = ::recv(connection->fd, buffer, sizeof buffer, 0);
+    if (got > 0) {
+      connection->input.append(buffer, static_cast<std::size_t>(got));
+      if (connection->input.size() > limits_.maxHeadSize + sizeof buffer) break;
+      continue;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    // Closed by the client (or reset, or shut down by the timer): what it
+    // sent before a half-close is still answered.
+    if (got < 0 || connection->input.empty()) return close(connection);
+    connection->closeWhenSent = true;
+    break;
+  }
+  serveInput(connection);
+}
+
+void HttpServer::serveInput(Connection* connection) {
+  while (true) {
+    if (connection->input.empty()) {
+      if (connection->closeWhenSent) return close(connection);
+      return waitForInput(connection);
+    }
+    http::HeadParse parse = http::parseRequestHead(connection->input, limits_.maxHeadSize);
+    if (parse.status == http::HeadStatus::incomplete) {
+      if (!connection->headStarted) {
+        // The head deadline runs from its first byte.
+        connection->headStarted = true;
+        return arm(connection, EPOLLIN, http::steadyMilliseconds() + limits_.headTimeout.count());
+      }
+      return arm(connection, EPOLLIN, connection->deadline);
+    }
+    if (parse.status == http::HeadStatus::error)
+      return answerMalformed(connection, parse.errorStatus, parse.errorMessage);
+    connection->input.erase(0, parse.consumed);
+    connection->headStarted = false;
+    serveRequest(connection, parse.head);
+    if (connection->sending()) {
+      if (!flush(connection))
+        return arm(connection, EPOLLOUT, http::steadyMilliseconds() + limits_.sendTimeout.count());
+    }
+    afterResponse(connection);
+    if (connection->closeWhenSent) return close(connection);
+  }
+}
+
+void HttpServer::serveRequest(Connection* connection, const http::RequestHead& head) {
+  connection->requestInFlight = true;
+  ++inFlight_;
+  http::ServerRequest request(*connection, head, http::BodyLimits{limits_.bodyTimeout, limits_.minBodyRate},
+                              limits_.sendTimeout);
+  try {
+    dispatcher_->serve(request);
+  } catch (...) {
+    // The dispatcher answers every std::exception; anything else ends the connection, not the worker.
+    connection->closeWhenSent = true;
+  }
+  if (!request.responded()) connection->closeWhenSent = true;
+  // A body left unread would be read as the next request: drop a short one, close for a long one.
+  if (!request.bodyReader().drain(kMaxDrain)) connection->closeWhenSent = true;
+  if (stopping_) connection->closeWhenSent = true;
+}
+
+void HttpServer::answerMalformed(Connection* connection, int status, const std::string& message) {
+  auto [code, reason] = headErrorCode(status);
+  connection->output += cannedResponse(status, reason, errorJson(*code, message), "");
+  connection->closeWhenSent = true;
+  connection->input.clear();
+  app_.logger().write(LogLevel::info, "malformed request",
+                      {{"status", std::to_string(status)}, {"error", message}, {"remote", connection->peer}});
+  if (!flush(connection))
+    return arm(connection, EPOLLOUT, http::steadyMilliseconds() + limits_.sendTimeout.count());
+  close(connection);
+}
+
+bool HttpServer::flush(Connection* connection) {
+  while (connection->outputSent < connection->output.size()) {
+    ssize_t sent = ::send(connection->fd, connection->output.data() + connection->outputSent,
+                          connection->output.size() - connection->outputSent, MSG_NOSIGNAL);
+    if (sent > 0) {
+      connection->outputSent += static_cast<std::size_t>(sent);
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    connection->closeWhenSent = true;
+    connection->fileLeft = 0;
+    connection->output.clear();
+    connection->outputSent = 0;
+    return true; // the client is gone: nothing more to send
+  }
+  connection->output.clear();
+  connection->outputSent = 0;
+  while (connection->fileLeft > 0) {
+    off_t offset = connection->fileOffset;
+    ssize_t sent = ::sendfile(connection->fd, connection->file->fileDescriptor(), &offset,
+                              static_cast<std::size_t>(std::min(connection->fileLeft, kSendfileChunk)));
+    if (sent > 0) {
+      connection->fileOffset = offset;
+      connection->fileLeft -= sent;
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    // The client went away, or the file ended early: the response cannot be completed.
+    connection->closeWhenSent = true;
+    connection->fileLeft = 0;
+  }
+  connection->file.reset();
+  if (connection->corked) {
+    int off = 0;
+    ::setsockopt(connection->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    connection->corked = false;
+  }
+  return true;
+}
+
+void HttpServer::afterResponse(Connection* connection) {
+  if (connection->requestInFlight) {
+    connection->requestInFlight = false;
+    --inFlight_;
+  }
+}
+
+void HttpServer::onWritable(Connection* connection) {
+  if (!flush(connection))
+    return arm(connection, EPOLLOUT, http::steadyMilliseconds() + limits_.sendTimeout.count());
+  afterResponse(connection);
+  if (connection->closeWhenSent) return close(connection);
+  serveInput(connection);
+}
+
+void HttpServer::waitForInput(Connection* connection) {
+  if (stopping_) return close(connection);
+  arm(connection, EPOLLIN, http::steadyMilliseconds() + limits_.idleTimeout.count());
+}
+
+void HttpServer::timerLoop() {
+  while (!stopping_) {
+    std::this_thread::sleep_for(kTimerTick);
+    std::int64_t now = http::steadyMilliseconds();
+    std::lock_guard lock(connectionsMutex_);
+    for (Connection* connection : connections_) {
+      std::int64_t deadline = connection->deadline;
+      // Shutting the socket down wakes the connection's epoll entry; its worker then closes it.
+      if (connection->armed && deadline > 0 && deadline < now) {
+        connection->deadline = 0;
+        ::shutdown(connection->fd, SHUT_RDWR);
+      }
+    }
+  }
+}
+
+void HttpServer::stop() {
+  if (stopping_.exchange(true)) return;
+  // No new connections; requests in flight may finish within the drain timeout.
+  accepting_ = false;
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
+  ::close(listener_);
+  listener_ = -1;
+  auto deadline = std::chrono::steady_clock::now() + app_.config().http.drainTimeout;
+  {
+    // Idle connections are not waited for.
+    std::lock_guard lock(connectionsMutex_);
+    for (Connection* connection : connections_)
+      if (connection->armed && !connection->sending()) ::shutdown(connection->fd, SHUT_RDWR);
+  }
+  while (inFlight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::lock_guard lock(connectionsMutex_);
+    for (Connection* connection : connections_) ::shutdown(connection->fd, SHUT_RDWR);
+  }
+  // Workers finish what they hold (a cut body fails at once), then see the wake.
+  std::uint64_t one = 1;
+  (void)::write(wake_, &one, sizeof one);
+  for (auto& worker : workers_) worker.join();
+  if (timer_.joinable()) timer_.join();
+  workers_.clear();
 }
 
 } // namespace pier

@@ -47,9 +47,7 @@ void getManifest(Exchange& exchange, Repository& repository, const std::string& 
     if (!descriptor) throw errcode::Exception(errcode::ManifestUnknown, "", digest.toString());
     response.setContentType(descriptor->mediaType);
     response.setContentLength64(descriptor->size);
-    exchange.markResponded(200);
-    response.send();
-    return;
+    return exchange.sendHeaders(200);
   }
   if (exchange.request().get("If-None-Match", "") == etag) {
     if (!repository.statManifest(digest))
@@ -68,7 +66,7 @@ void putManifest(Exchange& exchange, Repository& repository, const std::string& 
   // Read at most one byte past the limit: a chunked body cannot make the server hold more.
   std::string content;
   {
-    std::istream& in = exchange.request().stream();
+    std::istream& in = exchange.body();
     content.resize(kMaxManifestSize + 1);
     in.read(content.data(), static_cast<std::streamsize>(content.size()));
     content.resize(static_cast<std::size_t>(in.gcount()));

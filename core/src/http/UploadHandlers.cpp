@@ -32,11 +32,6 @@ void sendBlobCreated(Exchange& exchange, const std::string& name, const std::str
   exchange.sendEmpty(201);
 }
 
-bool hasBody(const Exchange& exchange) {
-  auto length = exchange.contentLength();
-  return (length && *length > 0) || exchange.request().getChunkedTransferEncoding();
-}
-
 } // namespace
 
 void startUpload(Exchange& exchange, Repository& repository, const std::string&) {
@@ -60,7 +55,7 @@ void startUpload(Exchange& exchange, Repository& repository, const std::string&)
     // A monolithic upload: the whole blob is this request's body.
     Digest digest = requireDigest(*digestParameter);
     std::string id = repository.startUpload();
-    UploadBody body{exchange.request().stream(), exchange.contentLength()};
+    UploadBody body{exchange.body(), exchange.contentLength()};
     Descriptor descriptor = repository.finishUpload(id, digest, &body);
     return sendBlobCreated(exchange, name, descriptor.digest);
   }
@@ -94,7 +89,7 @@ void patchUpload(Exchange& exchange, Repository& repository, const std::string& 
                                                          std::to_string(*length));
     expectedStart = range->start;
   }
-  UploadBody body{exchange.request().stream(), exchange.contentLength()};
+  UploadBody body{exchange.body(), exchange.contentLength()};
   std::int64_t size;
   try {
     size = repository.appendUpload(id, body, expectedStart);
@@ -112,8 +107,8 @@ void putUpload(Exchange& exchange, Repository& repository, const std::string& id
     throw errcode::Exception(errcode::DigestInvalid, "the digest query parameter is required");
   Digest digest = requireDigest(*digestParameter);
   Descriptor descriptor;
-  if (hasBody(exchange)) {
-    UploadBody body{exchange.request().stream(), exchange.contentLength()};
+  if (exchange.hasBody()) {
+    UploadBody body{exchange.body(), exchange.contentLength()};
     descriptor = repository.finishUpload(id, digest, &body);
   } else {
     descriptor = repository.finishUpload(id, digest, nullptr);
