@@ -1,67 +1,18 @@
 #include "http/server/RequestHead.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+
+#include "http/server/HttpSyntax.hpp"
 
 namespace pier::http {
 
+using namespace syntax;
+
 namespace {
 
-constexpr std::size_t kMaxHeaders = 100;
-
-bool isTokenChar(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool isToken(std::string_view text) {
-  if (text.empty()) return false;
-  for (unsigned char c : text)
-    if (!isTokenChar(c)) return false;
-  return true;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-// Whether a comma-separated header value lists token (case-insensitive).
-bool listHas(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    std::size_t comma = value.find(',');
-    if (equalsIgnoreCase(trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-// Whether the start of a head can still become a valid request line.
-bool plausibleRequestLine(std::string_view partial) {
-  std::size_t i = 0;
-  while (i < partial.size() && partial[i] != ' ') {
-    if (!isTokenChar(static_cast<unsigned char>(partial[i]))) return false;
-    ++i;
-  }
-  for (; i < partial.size() && partial[i] != '\r'; ++i) {
-    auto c = static_cast<unsigned char>(partial[i]);
-    if (c < ' ' || c == 0x7f) return false;
-  }
-  return true;
-}
+using Field = std::pair<std::string_view, std::string_view>;
 
 HeadParse failure(int status, std::string message) {
   HeadParse parse;
@@ -71,108 +22,302 @@ HeadParse failure(int status, std::string message) {
   return parse;
 }
 
+struct RequestLine {
+  std::string_view method, target;
+  int minor = 1;
+};
+
+// method SP request-target SP HTTP-version, nothing else (RFC 9112 section 3).
+// Returns 0, or the status with message set.
+int parseRequestLine(std::string_view line, RequestLine& out, const char*& message) {
+  std::size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) {
+    message = "request line is not method SP request-target SP HTTP-version";
+    return 400;
+  }
+  out.method = line.substr(0, sp1);
+  if (!isToken(out.method)) {
+    message = "invalid method in the request line";
+    return 400;
+  }
+  std::string_view rest = line.substr(sp1 + 1);
+  std::size_t sp2 = rest.find(' ');
+  if (sp2 == std::string_view::npos) { // "GET /": HTTP/0.9 style, no version
+    message = "request line without an HTTP version";
+    return 400;
+  }
+  out.target = rest.substr(0, sp2);
+  if (out.target.empty()) {
+    message = "empty request target";
+    return 400;
+  }
+  // Visible ASCII only: a URI has no spaces, controls or raw non-ASCII bytes.
+  for (unsigned char c : out.target)
+    if (c <= 0x20 || c >= 0x7f) {
+      message = "invalid character in the request target";
+      return 400;
+    }
+  std::string_view version = rest.substr(sp2 + 1);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !digit(version[5]) || version[6] != '.' ||
+      !digit(version[7])) {
+    message = "invalid HTTP version in the request line";
+    return 400;
+  }
+  if (version[5] != '1' || version[7] > '1') { // HTTP/2 preface "PRI * HTTP/2.0", HTTP/0.9, HTTP/1.2...
+    message = "HTTP version not supported";
+    return 505;
+  }
+  out.minor = version[7] - '0';
+  return 0;
+}
+
+// field-name ":" OWS field-value OWS (RFC 9112 section 5). Returns nullptr or the error.
+const char* parseFieldLine(std::string_view line, Field& out) {
+  if (isOws(line.front())) return "obsolete line folding or whitespace before a header field";
+  std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return "header field without a colon";
+  std::string_view name = line.substr(0, colon);
+  if (!name.empty() && isOws(name.back())) return "whitespace between a header field name and the colon";
+  if (!isToken(name)) return "invalid header field name";
+  std::string_view value = trimOws(line.substr(colon + 1));
+  for (unsigned char c : value)
+    if (!isFieldValueChar(c)) return "control character in a header field value";
+  out = {name, value};
+  return nullptr;
+}
+
+// Calls f on each trimmed comma-separated element; stops when it returns false.
+template <typename F> bool forEachElement(std::string_view list, F f) {
+  for (;;) {
+    std::size_t comma = list.find(',');
+    if (!f(trimOws(list.substr(0, comma)))) return false;
+    if (comma == std::string_view::npos) return true;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+bool isDigits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// reg-name, IP-literal or IPv4 with an optional port: no spaces, "/", "?", "#", "@".
+bool isHostValue(std::string_view value) {
+  for (unsigned char c : value) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '%':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '[':
+    case ']':
+      ok = true;
+      break;
+    default:
+      break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The framing and connection semantics of a complete head (RFC 9112 sections 6, 9).
+HeadParse interpret(const RequestLine& line, const Field* fields, std::size_t count) {
+  std::optional<std::string_view> lengthText;
+  std::int64_t length = 0;
+  bool transferEncoding = false, chunked = false, otherCoding = false;
+  int chunkedCount = 0;
+  std::size_t codings = 0;
+  int hosts = 0;
+  bool close = false, keepAlive = false, expectContinue = false;
+
+  for (std::size_t i = 0; i < count; ++i) {
+    auto [name, value] = fields[i];
+    if (equalsIgnoreCase(name, "content-length")) {
+      // Duplicates and lists pass only when every element is the same text
+      // (RFC 9110 8.6 allows identical values); anything else is ambiguous framing.
+      const char* error = nullptr;
+      forEachElement(value, [&](std::string_view element) {
+        if (!isDigits(element)) {
+          error = "Content-Length is not a decimal number";
+          return false;
+        }
+        if (lengthText && *lengthText != element) {
+          error = "several different Content-Length values";
+          return false;
+        }
+        if (!lengthText) {
+          auto [end, ec] = std::from_chars(element.data(), element.data() + element.size(), length);
+          if (ec != std::errc() || end != element.data() + element.size()) {
+            error = "Content-Length out of range";
+            return false;
+          }
+          lengthText = element;
+        }
+        return true;
+      });
+      if (error) return failure(400, error);
+    } else if (equalsIgnoreCase(name, "transfer-encoding")) {
+      transferEncoding = true;
+      const char* error = nullptr;
+      forEachElement(value, [&](std::string_view element) {
+        // Empty elements are refused too: no client sends them, proxies disagree on them.
+        std::string_view coding = trimOws(element.substr(0, element.find(';')));
+        if (!isToken(coding)) {
+          error = "invalid Transfer-Encoding";
+          return false;
+        }
+        ++codings;
+        if (equalsIgnoreCase(coding, "chunked")) {
+          ++chunkedCount;
+          chunked = element == coding; // chunked takes no parameters
+          if (!chunked) {
+            error = "invalid Transfer-Encoding";
+            return false;
+          }
+        } else {
+          if (chunked) {
+            error = "Transfer-Encoding chunked is not the final coding";
+            return false;
+          }
+          otherCoding = true;
+        }
+        return true;
+      });
+      if (error) return failure(400, error);
+    } else if (equalsIgnoreCase(name, "host")) {
+      if (++hosts > 1) return failure(400, "more than one Host header");
+      if (!isHostValue(value)) return failure(400, "invalid Host header");
+    } else if (equalsIgnoreCase(name, "connection")) {
+      forEachElement(value, [&](std::string_view option) {
+        close = close || equalsIgnoreCase(option, "close");
+        keepAlive = keepAlive || equalsIgnoreCase(option, "keep-alive");
+        return true;
+      });
+    } else if (equalsIgnoreCase(name, "expect")) {
+      forEachElement(value, [&](std::string_view expectation) {
+        expectContinue = expectContinue || equalsIgnoreCase(expectation, "100-continue");
+        return true;
+      });
+    }
+  }
+
+  if (line.minor == 1 && hosts == 0) return failure(400, "missing Host header");
+  if (transferEncoding) {
+    // RFC 9112 6.1: HTTP/1.0 framing with Transfer-Encoding is faulty.
+    if (line.minor == 0) return failure(400, "Transfer-Encoding in an HTTP/1.0 request");
+    if (lengthText) return failure(400, "both Content-Length and Transfer-Encoding");
+    if (chunkedCount > 1) return failure(400, "Transfer-Encoding chunked given twice");
+    if (codings == 0) return failure(400, "empty Transfer-Encoding");
+    if (!chunked) return failure(501, "Transfer-Encoding other than chunked");
+    if (otherCoding) return failure(501, "Transfer-Encoding other than chunked");
+  }
+
+  HeadParse parse;
+  parse.status = HeadStatus::complete;
+  RequestHead& head = parse.head;
+  head.method = line.method;
+  head.target = line.target;
+  head.versionMinor = line.minor;
+  head.headers.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) head.headers.emplace_back(fields[i].first, fields[i].second);
+  if (lengthText) head.contentLength = length;
+  head.chunked = chunked;
+  head.keepAlive = line.minor == 1 ? !close : keepAlive && !close;
+  head.expectContinue = expectContinue && line.minor == 1; // RFC 9110 10.1.1: ignored in HTTP/1.0
+  return parse;
+}
+
 } // namespace
 
 std::string RequestHead::header(std::string_view name) const {
-  for (const auto& [key, value] : headers)
-    if (equalsIgnoreCase(key, name)) return value;
+  for (const auto& [fieldName, value] : headers)
+    if (equalsIgnoreCase(fieldName, name)) return value;
   return {};
 }
 
+namespace {
+
+// Whether the start of a line can still become "method SP target SP version".
+bool plausibleRequestLine(std::string_view partial) {
+  if (partial == "\r") return true; // an empty line, still arriving
+  std::size_t i = 0;
+  while (i < partial.size() && partial[i] != ' ') {
+    if (!isTchar(static_cast<unsigned char>(partial[i]))) return false;
+    ++i;
+  }
+  for (; i < partial.size() && partial[i] != '\r'; ++i) {
+    auto c = static_cast<unsigned char>(partial[i]);
+    if (c < ' ' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+} // namespace
+
 HeadParse parseRequestHead(std::string_view buffer, std::size_t maxHeadSize) {
-  // Empty lines before the request line are ignored (RFC 9112 2.2).
-  std::size_t start = 0;
-  while (buffer.substr(start, 2) == "\r\n") start += 2;
-  std::size_t end = buffer.find("\r\n\r\n", start);
-  if (end == std::string_view::npos) {
-    if (buffer.size() - start > maxHeadSize)
-      return failure(431, "the request head is larger than http.maxheadsize");
-    if (buffer.substr(start, 5) == "PRI *") return failure(505, "HTTP/2 is not served");
-    // What cannot start a request line is refused now, not at the head
-    // deadline: a TLS handshake sent to this plain-HTTP port learns at once.
-    if (!plausibleRequestLine(buffer.substr(start))) return failure(400, "malformed request line");
-    return {};
-  }
-  if (end + 4 - start > maxHeadSize) return failure(431, "the request head is larger than http.maxheadsize");
-  std::string_view head = buffer.substr(start, end + 2 - start); // every line with its CRLF
+  // Only the first maxHeadSize bytes can belong to an acceptable head.
+  const std::string_view view = buffer.substr(0, std::min(buffer.size(), maxHeadSize));
+  const bool truncated = buffer.size() >= maxHeadSize;
+  auto needMore = [&]() { return truncated ? failure(431, "request head too large") : HeadParse{}; };
 
-  HeadParse parse;
-  RequestHead& request = parse.head;
-  std::size_t lineEnd = head.find("\r\n");
-  std::string_view line = head.substr(0, lineEnd);
-  // method SP request-target SP HTTP-version, single spaces.
-  std::size_t first = line.find(' ');
-  std::size_t last = line.rfind(' ');
-  if (first == std::string_view::npos || first == last) return failure(400, "malformed request line");
-  request.method = std::string(line.substr(0, first));
-  std::string_view target = line.substr(first + 1, last - first - 1);
-  std::string_view version = line.substr(last + 1);
-  if (!isToken(request.method)) return failure(400, "malformed request method");
-  if (target.empty()) return failure(400, "empty request target");
-  for (unsigned char c : target)
-    if (c <= ' ' || c == 0x7f) return failure(400, "malformed request target");
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' || version[5] < '0' ||
-      version[5] > '9' || version[7] < '0' || version[7] > '9')
-    return failure(400, "malformed HTTP version");
-  if (version[5] != '1' || (version[7] != '0' && version[7] != '1'))
-    return failure(505, "HTTP version " + std::string(version.substr(5)) + " is not served");
-  request.versionMinor = version[7] - '0';
-  request.target = std::string(target);
-  request.keepAlive = request.versionMinor == 1;
+  // Views into buffer: nothing is allocated until the head is complete.
+  std::array<Field, kMaxHeaderFields> fields;
+  std::size_t fieldCount = 0;
+  RequestLine requestLine;
+  bool sawRequestLine = false;
 
-  int hosts = 0, contentLengths = 0, transferEncodings = 0;
-  std::string_view rest = head.substr(lineEnd + 2);
-  while (!rest.empty()) {
-    std::size_t next = rest.find("\r\n");
-    std::string_view field = rest.substr(0, next);
-    rest.remove_prefix(next + 2);
-    if (field.front() == ' ' || field.front() == '\t') return failure(400, "obsolete line folding");
-    std::size_t colon = field.find(':');
-    if (colon == std::string_view::npos) return failure(400, "a header line without a colon");
-    std::string_view name = field.substr(0, colon);
-    if (!isToken(name)) return failure(400, "malformed header name");
-    std::string_view value = trim(field.substr(colon + 1));
-    for (unsigned char c : value)
-      if ((c < ' ' && c != '\t') || c == 0x7f) return failure(400, "a control character in a header value");
-    if (request.headers.size() == kMaxHeaders) return failure(431, "more than 100 header fields");
-    request.headers.emplace_back(std::string(name), std::string(value));
-
-    if (equalsIgnoreCase(name, "Host")) {
-      ++hosts;
-    } else if (equalsIgnoreCase(name, "Content-Length")) {
-      // One Content-Length of digits only: a list or a second one (even equal) is refused.
-      ++contentLengths;
-      std::int64_t length = 0;
-      auto [ptr, error] = std::from_chars(value.data(), value.data() + value.size(), length);
-      if (value.empty() || error != std::errc() || ptr != value.data() + value.size() ||
-          value.front() == '-' || value.front() == '+')
-        return failure(400, "Content-Length is not a number");
-      request.contentLength = length;
-    } else if (equalsIgnoreCase(name, "Transfer-Encoding")) {
-      ++transferEncodings;
-      std::string_view coding = trim(value);
-      if (!equalsIgnoreCase(coding, "chunked")) {
-        if (listHas(coding, "chunked")) return failure(400, "chunked must be the only transfer coding");
-        return failure(501, "transfer coding \"" + std::string(coding) + "\" is not implemented");
-      }
-      request.chunked = true;
-    } else if (equalsIgnoreCase(name, "Connection")) {
-      if (listHas(value, "close"))
-        request.keepAlive = false;
-      else if (listHas(value, "keep-alive"))
-        request.keepAlive = true;
-    } else if (equalsIgnoreCase(name, "Expect")) {
-      if (equalsIgnoreCase(value, "100-continue")) request.expectContinue = true;
+  for (std::size_t lineStart = 0;;) {
+    std::size_t lf = view.find('\n', lineStart);
+    std::size_t cr = view.find('\r', lineStart);
+    // Every CR ends a line and every LF follows a CR: a proxy that splits
+    // lines on bare CR or bare LF would frame this head differently.
+    if (cr != std::string_view::npos && (lf == std::string_view::npos ? cr + 1 < view.size() : cr + 1 < lf))
+      return failure(400, "CR not followed by LF");
+    if (lf == std::string_view::npos) {
+      // A first line that cannot become a request line is refused now, not at
+      // the head deadline: a TLS handshake sent to this plain-HTTP port learns at once.
+      if (!sawRequestLine && !plausibleRequestLine(view.substr(lineStart)))
+        return failure(400, "malformed request line");
+      return needMore();
     }
+    if (cr == std::string_view::npos || cr + 1 != lf) return failure(400, "bare LF line ending");
+    std::string_view line = view.substr(lineStart, cr - lineStart);
+    lineStart = lf + 1;
+
+    if (!sawRequestLine) {
+      if (line.empty()) continue; // RFC 9112 2.2: empty lines before the request line are ignored
+      const char* message = nullptr;
+      if (int status = parseRequestLine(line, requestLine, message)) return failure(status, message);
+      sawRequestLine = true;
+      continue;
+    }
+    if (line.empty()) {
+      HeadParse parse = interpret(requestLine, fields.data(), fieldCount);
+      if (parse.status == HeadStatus::complete) parse.consumed = lineStart;
+      return parse;
+    }
+    if (fieldCount == fields.size()) return failure(431, "too many header fields");
+    if (const char* error = parseFieldLine(line, fields[fieldCount])) return failure(400, error);
+    ++fieldCount;
   }
-  if (contentLengths > 1) return failure(400, "more than one Content-Length");
-  if (transferEncodings > 1) return failure(400, "more than one Transfer-Encoding");
-  if (contentLengths && transferEncodings) return failure(400, "both Content-Length and Transfer-Encoding");
-  if (hosts > 1) return failure(400, "more than one Host");
-  if (hosts == 0 && request.versionMinor == 1) return failure(400, "an HTTP/1.1 request without Host");
-  parse.status = HeadStatus::complete;
-  parse.consumed = end + 4;
-  return parse;
 }
 
 } // namespace pier::http
