@@ -18,6 +18,23 @@
  * Responses must carry a Content-Length (or have no body); status >= 400
  * counts as a status error, as in wrk. bench/run.py compiles this file with
  * `cc -O2 -pthread` into its temporary directory.
+ *
+ * For the connection scenarios (bench/connections.py) it also:
+ *   -T MS     times out a connect or a request when no byte moved for MS
+ *             milliseconds (counted in "timeout", the connection closed and
+ *             opened again; 0: never)
+ *   -k        no keep-alive: a new connection for every request, the latency
+ *             measured from the connect (a client arriving fresh)
+ *   -S TEXT   slowloris: every connection sends TEXT (half a request head)
+ *             and then nothing; a connection the server closes is counted in
+ *             "closed" and opened again. Prints "READY" once every connection
+ *             is established and has sent TEXT (or failed)
+ * Connects are non-blocking, from every thread; the soft open-file limit is
+ * raised to the hard one. SIGTERM or SIGINT ends the run early, with the
+ * BENCHJSON line. Errors: "connect" (refused, failed), "read" (the
+ * server closed or reset the connection before the answer, or a bad
+ * answer), "write", "timeout"; "reset" counts the ECONNRESET/EPIPE among
+ * them; "open_at_end" the connections established when the run ended.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,23 +43,29 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 static size_t inbuf = 256 * 1024;
-static int port, nconns = 1, nthreads = 1, seconds = 1, head;
+static int port, nconns = 1, nthreads = 1, seconds = 1, head, no_keepalive;
+static uint64_t timeout_us;
+static const char* slow_text;
+static volatile int ready_threads;
 static const char* method = "GET";
 static char extra_headers[4096];
 static char** paths;
 static size_t npaths;
-static uint64_t start_us, end_us;
+static uint64_t start_us;
+static volatile uint64_t end_us;
 
 static uint64_t now_us(void) {
   struct timespec ts;
@@ -52,39 +75,45 @@ static uint64_t now_us(void) {
 
 typedef struct {
   int fd;
-  int have_headers, status, close_after;
+  int connecting, have_headers, status, close_after;
   uint64_t body_left;
   size_t inlen;
   char* in;
   char out[8192];
   size_t outlen, outoff;
-  uint64_t sent_at;
+  uint64_t sent_at, last_io; /* request sent (or connect begun, -k); last byte in or out */
 } conn_t;
 
 typedef struct {
   int index, epfd, nconns;
   conn_t* conns;
   size_t next_path;
-  uint64_t requests, bytes, err_connect, err_read, err_write, err_status;
+  uint64_t requests, bytes, err_connect, err_read, err_write, err_status, err_timeout, resets, closed, open_at_end;
   uint32_t* lat;
   size_t nlat, caplat;
   pthread_t tid;
 } thread_t;
 
-static int connect_one(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+/* A non-blocking connect: the fd, with *pending set when it completes later (EPOLLOUT); -1 on failure. */
+static int connect_one(int* pending) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr*)&a, sizeof a) != 0) { /* loopback: immediate */
-    close(fd);
-    return -1;
-  }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  *pending = 0;
+  if (connect(fd, (struct sockaddr*)&a, sizeof a) != 0) {
+    if (errno != EINPROGRESS) {
+      close(fd);
+      return -1;
+    }
+    *pending = 1;
+  }
   return fd;
 }
+
+static int is_reset(int e) { return e == ECONNRESET || e == EPIPE; }
 
 static void watch(thread_t* t, conn_t* c, int op, uint32_t events) {
   struct epoll_event ev = {.events = events, .data.ptr = c};
@@ -97,11 +126,13 @@ static int flush_out(thread_t* t, conn_t* c) {
     ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
     if (n > 0) {
       c->outoff += (size_t)n;
+      c->last_io = now_us();
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       watch(t, c, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT);
       return 0;
     } else {
       t->err_write++;
+      if (n < 0 && is_reset(errno)) t->resets++;
       return -1;
     }
   }
@@ -109,6 +140,15 @@ static int flush_out(thread_t* t, conn_t* c) {
 }
 
 static int send_request(thread_t* t, conn_t* c) {
+  if (slow_text) { /* half a request head, then nothing */
+    size_t n = strlen(slow_text);
+    if (n >= sizeof c->out) return -1;
+    memcpy(c->out, slow_text, n);
+    c->outlen = n;
+    c->outoff = 0;
+    c->inlen = 0;
+    return flush_out(t, c);
+  }
   const char* path = paths[t->next_path];
   t->next_path = (t->next_path + 1) % npaths;
   int n = snprintf(c->out, sizeof c->out, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method, path, port,
@@ -121,7 +161,7 @@ static int send_request(thread_t* t, conn_t* c) {
   c->status = 0;
   c->body_left = 0;
   c->close_after = 0;
-  c->sent_at = now_us();
+  if (!no_keepalive) c->sent_at = now_us(); /* -k: from the connect */
   return flush_out(t, c);
 }
 
@@ -134,13 +174,40 @@ static void close_conn(thread_t* t, conn_t* c) {
 }
 
 static void open_conn(thread_t* t, conn_t* c) {
-  c->fd = connect_one();
+  c->sent_at = c->last_io = now_us();
+  c->outlen = c->outoff = 0;
+  c->fd = connect_one(&c->connecting);
   if (c->fd < 0) {
     t->err_connect++;
+    if (is_reset(errno)) t->resets++;
+    return;
+  }
+  if (c->connecting) {
+    watch(t, c, EPOLL_CTL_ADD, EPOLLOUT);
     return;
   }
   watch(t, c, EPOLL_CTL_ADD, EPOLLIN);
   if (send_request(t, c) != 0) close_conn(t, c);
+}
+
+/* The connect completed (EPOLLOUT): 0 and the request sent, or -1 (counted as a connect error). */
+static int connected(thread_t* t, conn_t* c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  c->connecting = 0;
+  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+    t->err_connect++;
+    if (is_reset(err)) t->resets++;
+    return -1;
+  }
+  watch(t, c, EPOLL_CTL_MOD, EPOLLIN);
+  return send_request(t, c);
+}
+
+/* Reopens a connection while the run lasts. */
+static void reopen(thread_t* t, conn_t* c) {
+  close_conn(t, c);
+  if (now_us() < end_us) open_conn(t, c);
 }
 
 static void record(thread_t* t, uint64_t us) {
@@ -192,14 +259,21 @@ static void on_readable(thread_t* t, conn_t* c) {
   for (;;) {
     ssize_t n = read(c->fd, c->in + c->inlen, inbuf - c->inlen);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && is_reset(errno)) t->resets++;
+    if (slow_text) { /* the server answered (408, 400) or closed a slowloris connection */
+      if (n > 0) continue;
+      t->closed++;
+      reopen(t, c);
+      return;
+    }
     if (n <= 0) { /* closed or failed while a request was in flight */
       t->err_read++;
-      close_conn(t, c);
-      if (now_us() < end_us) open_conn(t, c);
+      reopen(t, c);
       return;
     }
     t->bytes += (uint64_t)n;
     c->inlen += (size_t)n;
+    c->last_io = now_us();
     int r = parse(c);
     if (r < 0) {
       t->err_read++;
@@ -213,7 +287,7 @@ static void on_readable(thread_t* t, conn_t* c) {
     record(t, now - c->sent_at);
     if (c->status >= 400) t->err_status++;
     if (now >= end_us) return;
-    if (c->close_after) {
+    if (c->close_after || no_keepalive) {
       close_conn(t, c);
       open_conn(t, c);
       return;
@@ -237,19 +311,53 @@ static void* run_thread(void* arg) {
     open_conn(t, &t->conns[i]);
   }
   struct epoll_event events[256];
+  int announced = 0;
+  uint64_t next_scan = now_us() + 50000;
   for (;;) {
     uint64_t now = now_us();
     if (now >= end_us) break;
+    if (slow_text && !announced) { /* every connection established and its half head written (or failed) */
+      int waiting = 0;
+      for (int i = 0; i < t->nconns && !waiting; i++) {
+        conn_t* c = &t->conns[i];
+        waiting = c->fd >= 0 && (c->connecting || c->outoff < c->outlen);
+      }
+      if (!waiting) {
+        announced = 1;
+        if (__sync_add_and_fetch(&ready_threads, 1) == nthreads) {
+          printf("READY\n");
+          fflush(stdout);
+        }
+      }
+    }
+    if (now >= next_scan) {
+      next_scan = now + 50000;
+      for (int i = 0; i < t->nconns; i++) {
+        conn_t* c = &t->conns[i];
+        if (c->fd < 0) {
+          open_conn(t, c); /* a connect that failed: try again */
+        } else if (timeout_us && !slow_text && now - c->last_io > timeout_us) { /* nothing moved for -T */
+          t->err_timeout++;
+          reopen(t, c);
+        } else if (timeout_us && slow_text && c->connecting && now - c->last_io > timeout_us) {
+          t->err_timeout++;
+          reopen(t, c);
+        }
+      }
+    }
     int timeout = (int)((end_us - now) / 1000) + 1;
     if (timeout > 100) timeout = 100;
     int n = epoll_wait(t->epfd, events, 256, timeout);
     for (int i = 0; i < n; i++) {
       conn_t* c = events[i].data.ptr;
       if (c->fd < 0) continue;
+      if (c->connecting) {
+        if (connected(t, c) != 0) close_conn(t, c); /* opened again at the next scan */
+        continue;
+      }
       if (events[i].events & EPOLLOUT) {
         if (flush_out(t, c) != 0) {
-          close_conn(t, c);
-          open_conn(t, c);
+          reopen(t, c);
           continue;
         }
         if (c->outoff == c->outlen) watch(t, c, EPOLL_CTL_MOD, EPOLLIN);
@@ -258,11 +366,17 @@ static void* run_thread(void* arg) {
     }
   }
   for (int i = 0; i < t->nconns; i++) {
+    if (t->conns[i].fd >= 0 && !t->conns[i].connecting) t->open_at_end++;
     close_conn(t, &t->conns[i]);
     free(t->conns[i].in);
   }
   close(t->epfd);
   return NULL;
+}
+
+static void on_stop(int sig) {
+  (void)sig;
+  end_us = now_us(); /* clock_gettime is async-signal-safe; the threads see the end at their next wakeup */
 }
 
 static int cmp_u32(const void* a, const void* b) {
@@ -272,14 +386,14 @@ static int cmp_u32(const void* a, const void* b) {
 
 static void usage(void) {
   fprintf(stderr, "usage: httpload -p PORT -f PATHS [-m METHOD] [-c CONNECTIONS] [-t THREADS] [-d SECONDS] "
-                  "[-b BYTES] [-H 'Name: value']...\n");
+                  "[-b BYTES] [-T MS] [-k] [-S TEXT] [-H 'Name: value']...\n");
   exit(2);
 }
 
 int main(int argc, char** argv) {
   const char* file = NULL;
   int opt;
-  while ((opt = getopt(argc, argv, "p:f:m:c:t:d:b:H:")) != -1) {
+  while ((opt = getopt(argc, argv, "p:f:m:c:t:d:b:H:T:kS:")) != -1) {
     switch (opt) {
       case 'p': port = atoi(optarg); break;
       case 'f': file = optarg; break;
@@ -288,6 +402,9 @@ int main(int argc, char** argv) {
       case 't': nthreads = atoi(optarg); break;
       case 'd': seconds = atoi(optarg); break;
       case 'b': inbuf = (size_t)strtoull(optarg, NULL, 10); break;
+      case 'T': timeout_us = strtoull(optarg, NULL, 10) * 1000u; break;
+      case 'k': no_keepalive = 1; break;
+      case 'S': slow_text = optarg; break;
       case 'H':
         if (strlen(extra_headers) + strlen(optarg) + 3 >= sizeof extra_headers) usage();
         strcat(extra_headers, optarg);
@@ -299,6 +416,14 @@ int main(int argc, char** argv) {
   if (!port || !file || nconns < 1 || nthreads < 1 || seconds < 1 || inbuf < 4096) usage();
   if (nthreads > nconns) nthreads = nconns;
   head = strcasecmp(method, "HEAD") == 0;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGTERM, on_stop);
+  signal(SIGINT, on_stop);
 
   FILE* f = fopen(file, "r");
   if (!f) {
@@ -331,7 +456,7 @@ int main(int argc, char** argv) {
     threads[i].conns = calloc((size_t)threads[i].nconns, sizeof(conn_t));
     pthread_create(&threads[i].tid, NULL, run_thread, &threads[i]);
   }
-  uint64_t requests = 0, bytes = 0, ec = 0, er = 0, ew = 0, es = 0;
+  uint64_t requests = 0, bytes = 0, ec = 0, er = 0, ew = 0, es = 0, et = 0, rs = 0, cl = 0, oe = 0;
   size_t nlat = 0;
   for (int i = 0; i < nthreads; i++) {
     pthread_join(threads[i].tid, NULL);
@@ -341,6 +466,10 @@ int main(int argc, char** argv) {
     er += threads[i].err_read;
     ew += threads[i].err_write;
     es += threads[i].err_status;
+    et += threads[i].err_timeout;
+    rs += threads[i].resets;
+    cl += threads[i].closed;
+    oe += threads[i].open_at_end;
     nlat += threads[i].nlat;
   }
   uint64_t duration = now_us() - start_us;
@@ -356,9 +485,11 @@ int main(int argc, char** argv) {
   qsort(lat, nlat, sizeof *lat, cmp_u32);
 #define PCT(p) (nlat ? lat[(size_t)((double)(nlat - 1) * (p) / 100.0)] : 0)
   printf("BENCHJSON {\"requests\":%llu,\"bytes\":%llu,\"duration_us\":%llu,\"connect\":%llu,\"read\":%llu,"
-         "\"write\":%llu,\"status\":%llu,\"timeout\":0,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"mean_us\":%.1f}\n",
+         "\"write\":%llu,\"status\":%llu,\"timeout\":%llu,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,"
+         "\"mean_us\":%.1f,\"max_us\":%u,\"reset\":%llu,\"closed\":%llu,\"open_at_end\":%llu,\"connections\":%d}\n",
          (unsigned long long)requests, (unsigned long long)bytes, (unsigned long long)duration,
-         (unsigned long long)ec, (unsigned long long)er, (unsigned long long)ew, (unsigned long long)es, PCT(50),
-         PCT(90), PCT(99), nlat ? sum / (double)nlat : 0.0);
+         (unsigned long long)ec, (unsigned long long)er, (unsigned long long)ew, (unsigned long long)es,
+         (unsigned long long)et, PCT(50), PCT(90), PCT(99), nlat ? sum / (double)nlat : 0.0, nlat ? lat[nlat - 1] : 0,
+         (unsigned long long)rs, (unsigned long long)cl, (unsigned long long)oe, nconns);
   return 0;
 }
