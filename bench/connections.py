@@ -272,22 +272,26 @@ class ConnBench:
             if max(tot):
                 s += (f" (connect {worst['connect']:,}, closed/reset {worst['read']:,} [{worst['reset']:,} resets], "
                       f"write {worst['write']:,}, timeout {worst['timeout']:,})")
+            stalled = max(r.get("stalled", 0) for r in rs)
+            if stalled:
+                s += f"; {stalled:,} unanswered (no byte for > 1 s) at the end"
             return s
 
         def p99_ms(name, key):
-            """p99 in ms; None when a run has no completed request; counts timeouts as at least the timeout."""
+            """p99 in ms of every attempt: a request that failed (connection error) or timed out is slower than any
+            answer, so more than 1% of them leaves no p99 (inf). None when a run made no attempt."""
             def one(r):
                 done = r["requests"]
-                lost = r["timeout"]
+                lost = conn_errors(r) + r.get("stalled", 0)
                 if done + lost == 0:
-                    return None
-                if lost / (done + lost) > 0.01 or done == 0:
+                    return float("inf")  # not one answer in the run
+                if done == 0 or lost / (done + lost) > 0.01:
                     return float("inf")
                 return r["p99_us"] / 1000
             return self.med(name, key, one)
 
         def show_p99(v):
-            return f"> {a.conn_timeout_ms:,} (timeouts)" if v == float("inf") else ms(v)
+            return "∞ (> 1% failed or unanswered)" if v == float("inf") else ms(v)
 
         w("## Connection scenarios (issue 9, item 5)")
         w("")
@@ -333,12 +337,12 @@ class ConnBench:
             met = a64 is not None and a2k is not None and a2k != float("inf") and a2k <= P99_GROWTH * a64
             r = f"{a2k / a64:.1f}×" if a64 and a2k not in (None, float("inf")) else "—"
             rows.append((f"Pier {kind} p99 at {hi:,} connections ≤ {P99_GROWTH:g}× its p99 at {lo:,}",
-                         f"{show_p99(a2k)} ms vs {show_p99(a64)} ms ({r})", met))
+                         f"{show_p99(a2k)} vs {show_p99(a64)} ms ({r})", met))
         sn = f"slowloris_{self.slowloris}"
         sp = p99_ms(sn, P)
         serr = max([conn_errors(r) for r in self.results.get((sn, P), [])] or [None], key=lambda x: x or 0)
         rows.append((f"Pier GET /v2/ p99 under {self.slowloris:,} slowloris connections < {SLOWLORIS_P99_MS:g} ms",
-                     f"{show_p99(sp)} ms, {num(serr)} errors",
+                     f"p99 {show_p99(sp)} ms, {num(serr)} connection errors",
                      sp is not None and sp != float("inf") and sp < SLOWLORIS_P99_MS and serr == 0))
         w("| target | measured | status |")
         w("| --- | --- | --- |")
@@ -351,6 +355,12 @@ class ConnBench:
 
         w("### Requests per second, latency and errors by connection level")
         w("")
+        w("p99 is over every attempt: a request the server closed, reset or left without an answer counts as slower "
+          "than any answer, so a run where more than 1% failed (or had no byte moving for over a second when the run ended) has no "
+          "finite p99 (the p50 is of the answers). "
+          "Connection errors: the sum over connect failures, closes and resets before the answer (resets in "
+          "brackets), write failures and timeouts; the client opens a new connection after each.")
+        w("")
         w("| measure | connections | Pier req/s | Distribution req/s | Pier / Distribution | Pier p50 / p99 (ms) | "
           "Distribution p50 / p99 (ms) | Pier connection errors | Distribution connection errors | "
           "Pier threads / RSS (MiB) | Distribution threads / RSS (MiB) |")
@@ -362,7 +372,7 @@ class ConnBench:
             row = ["manifest GET by tag" if kind == "get_manifest" else "HEAD small blob", f"{level:,}", num(p),
                    num(d), f"{p / d:.2f}" if p is not None and d else "—"]
             for k in (P, D):
-                row.append(f"{ms(self.med(n, k, lambda r: r['p50_us'] / 1000))} / {show_p99(p99_ms(n, k))}")
+                row.append(f"{ms(self.med(n, k, lambda r: r['p50_us'] / 1000 if r['requests'] else None))} / {show_p99(p99_ms(n, k))}")
             row += [errs(n, P), errs(n, D)]
             for k in (P, D):
                 row.append(f"{num(self.med(n, k, 'threads_max'))} / "
@@ -384,7 +394,7 @@ class ConnBench:
             if not rs:
                 w(f"| {label} | {errs(sn, k)} | | | | | | |")
                 continue
-            w(f"| {label} | {ms(self.med(sn, k, lambda r: r['p50_us'] / 1000))} / {show_p99(p99_ms(sn, k))} | "
+            w(f"| {label} | {ms(self.med(sn, k, lambda r: r['p50_us'] / 1000 if r['requests'] else None))} / {show_p99(p99_ms(sn, k))} | "
               f"{num(self.med(sn, k, 'requests'))} | {errs(sn, k)} | "
               f"{num(self.med(sn, k, lambda r: r['slow']['open_at_end']))} | "
               f"{num(self.med(sn, k, lambda r: r['slow']['closed']))} | "

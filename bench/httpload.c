@@ -34,7 +34,8 @@
  * BENCHJSON line. Errors: "connect" (refused, failed), "read" (the
  * server closed or reset the connection before the answer, or a bad
  * answer), "write", "timeout"; "reset" counts the ECONNRESET/EPIPE among
- * them; "open_at_end" the connections established when the run ended.
+ * them; "open_at_end" the connections established when the run ended,
+ * "stalled" the requests then in flight on which no byte moved for a second.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -88,7 +89,7 @@ typedef struct {
   int index, epfd, nconns;
   conn_t* conns;
   size_t next_path;
-  uint64_t requests, bytes, err_connect, err_read, err_write, err_status, err_timeout, resets, closed, open_at_end;
+  uint64_t requests, bytes, err_connect, err_read, err_write, err_status, err_timeout, resets, closed, open_at_end, stalled;
   uint32_t* lat;
   size_t nlat, caplat;
   pthread_t tid;
@@ -366,7 +367,10 @@ static void* run_thread(void* arg) {
     }
   }
   for (int i = 0; i < t->nconns; i++) {
-    if (t->conns[i].fd >= 0 && !t->conns[i].connecting) t->open_at_end++;
+    conn_t* c = &t->conns[i];
+    if (c->fd >= 0 && !c->connecting) t->open_at_end++;
+    /* a request (or connect) on which no byte moved for over a second when the run ended */
+    if (c->fd >= 0 && !slow_text && end_us > c->last_io + 1000000u) t->stalled++;
     close_conn(t, &t->conns[i]);
     free(t->conns[i].in);
   }
@@ -456,7 +460,7 @@ int main(int argc, char** argv) {
     threads[i].conns = calloc((size_t)threads[i].nconns, sizeof(conn_t));
     pthread_create(&threads[i].tid, NULL, run_thread, &threads[i]);
   }
-  uint64_t requests = 0, bytes = 0, ec = 0, er = 0, ew = 0, es = 0, et = 0, rs = 0, cl = 0, oe = 0;
+  uint64_t requests = 0, bytes = 0, ec = 0, er = 0, ew = 0, es = 0, et = 0, rs = 0, cl = 0, oe = 0, st = 0;
   size_t nlat = 0;
   for (int i = 0; i < nthreads; i++) {
     pthread_join(threads[i].tid, NULL);
@@ -470,6 +474,7 @@ int main(int argc, char** argv) {
     rs += threads[i].resets;
     cl += threads[i].closed;
     oe += threads[i].open_at_end;
+    st += threads[i].stalled;
     nlat += threads[i].nlat;
   }
   uint64_t duration = now_us() - start_us;
@@ -486,10 +491,10 @@ int main(int argc, char** argv) {
 #define PCT(p) (nlat ? lat[(size_t)((double)(nlat - 1) * (p) / 100.0)] : 0)
   printf("BENCHJSON {\"requests\":%llu,\"bytes\":%llu,\"duration_us\":%llu,\"connect\":%llu,\"read\":%llu,"
          "\"write\":%llu,\"status\":%llu,\"timeout\":%llu,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,"
-         "\"mean_us\":%.1f,\"max_us\":%u,\"reset\":%llu,\"closed\":%llu,\"open_at_end\":%llu,\"connections\":%d}\n",
+         "\"mean_us\":%.1f,\"max_us\":%u,\"reset\":%llu,\"closed\":%llu,\"open_at_end\":%llu,\"stalled\":%llu,\"connections\":%d}\n",
          (unsigned long long)requests, (unsigned long long)bytes, (unsigned long long)duration,
          (unsigned long long)ec, (unsigned long long)er, (unsigned long long)ew, (unsigned long long)es,
          (unsigned long long)et, PCT(50), PCT(90), PCT(99), nlat ? sum / (double)nlat : 0.0, nlat ? lat[nlat - 1] : 0,
-         (unsigned long long)rs, (unsigned long long)cl, (unsigned long long)oe, nconns);
+         (unsigned long long)rs, (unsigned long long)cl, (unsigned long long)oe, (unsigned long long)st, nconns);
   return 0;
 }
