@@ -38,20 +38,8 @@ SlowRequest::~SlowRequest() {
 
 HttpResponse SlowRequest::response(std::chrono::milliseconds limit) {
   HttpResponse response;
-  std::string received;
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  socket_.setReceiveTimeout(Poco::Timespan(0, 100 * 1000));
-  char buffer[4096];
-  while (received.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    try {
-      int n = socket_.receiveBytes(buffer, sizeof buffer);
-      if (n <= 0) break;
-      received.append(buffer, static_cast<std::size_t>(n));
-    } catch (const Poco::TimeoutException&) {
-    } catch (const Poco::Net::NetException&) {
-      break;
-    }
-  }
+  std::string received =
+      receive(limit, [](const std::string& bytes) { return bytes.find("\r\n\r\n") != std::string::npos; });
   std::size_t end = received.find("\r\n\r\n");
   if (end == std::string::npos || received.size() < 12) return response;
   response.status = std::stoi(received.substr(9, 3));
@@ -72,37 +60,37 @@ HttpResponse SlowRequest::response(std::chrono::milliseconds limit) {
   return response;
 }
 
-std::string SlowRequest::readUntilClosed(std::chrono::milliseconds limit) {
+std::string SlowRequest::receive(std::chrono::milliseconds limit,
+                                 const std::function<bool(const std::string&)>& enough) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   socket_.setReceiveTimeout(Poco::Timespan(0, 100 * 1000));
   std::string received;
   char buffer[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
+  closed_ = false;
+  while (!enough(received) && std::chrono::steady_clock::now() < deadline) {
     try {
       int n = socket_.receiveBytes(buffer, sizeof buffer);
-      if (n <= 0) break;
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
       received.append(buffer, static_cast<std::size_t>(n));
     } catch (const Poco::TimeoutException&) {
     } catch (const Poco::Net::NetException&) {
+      closed_ = true; // reset
       break;
     }
   }
   return received;
 }
 
+std::string SlowRequest::readUntilClosed(std::chrono::milliseconds limit) {
+  return receive(limit, [](const std::string&) { return false; });
+}
+
 bool SlowRequest::closedByServer(std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  socket_.setReceiveTimeout(Poco::Timespan(0, 100 * 1000));
-  char buffer[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (socket_.receiveBytes(buffer, sizeof buffer) <= 0) return true;
-    } catch (const Poco::TimeoutException&) {
-    } catch (const Poco::Net::NetException&) {
-      return true; // reset
-    }
-  }
-  return false;
+  readUntilClosed(limit);
+  return closed_;
 }
 
 int threadCount(int pid) {

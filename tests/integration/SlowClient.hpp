@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -36,7 +37,11 @@ public:
   bool closedByServer(std::chrono::milliseconds limit);
 
 private:
+  // Receives until enough(bytes so far), the server closes, or limit.
+  std::string receive(std::chrono::milliseconds limit, const std::function<bool(const std::string&)>& enough);
+
   Poco::Net::StreamSocket socket_;
+  bool closed_ = false; // the last receive ended because the server closed or reset
   std::string body_;
   std::chrono::milliseconds interval_;
   std::atomic<bool> bodySent_{false};
