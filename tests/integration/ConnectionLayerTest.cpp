@@ -133,6 +133,29 @@ TEST(ConnectionLayer, LargeDownloadsDoNotHoldWorkers) {
   EXPECT_LE(threadCount(server.pid()), 4 + 6);
 }
 
+// A client that half-closes its side while a large response waits for room
+// costs nothing until it reads or the send deadline passes.
+TEST(ConnectionLayer, AHalfClosedStalledDownloadDoesNotSpin) {
+  TempDir root;
+  PierServer server(layerConfig(root, ""));
+  Client client(server.port());
+  Content blob = makeContent(std::string(32 << 20, 'h'));
+  client.pushBlob("big/repo", blob);
+  std::vector<std::unique_ptr<SlowRequest>> stalled;
+  for (int i = 0; i < 4; ++i) {
+    stalled.push_back(std::make_unique<SlowRequest>(
+        server.port(), "GET /v2/big/repo/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "",
+        0ms));
+  }
+  std::this_thread::sleep_for(300ms);
+  for (auto& request : stalled) request->shutdownSend();
+  std::this_thread::sleep_for(300ms);
+  double before = cpuSeconds(server.pid());
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(cpuSeconds(server.pid()) - before, 0.3) << "the server busied itself with stalled connections";
+  EXPECT_EQ(client.get("/v2/").status, 200);
+}
+
 TEST(ConnectionLayer, AmbiguousOrMalformedHeadsAre400AndClose) {
   TempDir root;
   PierServer server(layerConfig(root, ""));

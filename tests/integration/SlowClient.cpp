@@ -1,5 +1,9 @@
 #include "SlowClient.hpp"
 
+#include <sstream>
+
+#include <unistd.h>
+
 #include <Poco/Net/NetException.h>
 
 namespace pier::test {
@@ -97,6 +101,16 @@ int threadCount(int pid) {
   std::string status = readFile("/proc/" + std::to_string(pid) + "/status");
   std::size_t at = status.find("Threads:");
   return at == std::string::npos ? -1 : std::stoi(status.substr(at + 8));
+}
+
+double cpuSeconds(int pid) {
+  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stoll(field); // utime, stime
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string patchHead(const std::string& target, std::size_t length) {

@@ -31,6 +31,8 @@ public:
   bool bodySent() const { return bodySent_.load(); }
   // Waits (at most limit) for the response head; status 0 when none came.
   HttpResponse response(std::chrono::milliseconds limit);
+  // Shuts down the sending side (a half-close); the connection still reads.
+  void shutdownSend() { socket_.shutdownSend(); }
   // Everything the server sends until it closes the connection (at most limit).
   std::string readUntilClosed(std::chrono::milliseconds limit);
   // Waits (at most limit) until the server closes the connection; true when it did.
@@ -54,5 +56,7 @@ std::string patchHead(const std::string& target, std::size_t length);
 
 // The number of threads of a process (/proc/<pid>/status).
 int threadCount(int pid);
+// The CPU seconds (user + system) a process has used (/proc/<pid>/stat).
+double cpuSeconds(int pid);
 
 } // namespace pier::test

@@ -259,7 +259,11 @@ void HttpServer::arm(Connection* connection, std::uint32_t events, std::int64_t 
   // The last touch of this worker: from here on another may own the connection.
   connection->deadline = deadline;
   connection->armed = true;
-  epoll_event event{events | EPOLLONESHOT | EPOLLRDHUP, {.ptr = connection}};
+  // Half-closed peers matter only to a reader: a writer waiting for room
+  // with EPOLLRDHUP set would be woken at once, again and again (seen: a
+  // worker spinning after clients that shut down their side mid-download).
+  std::uint32_t halfClose = (events & EPOLLIN) ? static_cast<std::uint32_t>(EPOLLRDHUP) : 0u;
+  epoll_event event{events | EPOLLONESHOT | halfClose, {.ptr = connection}};
   if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, connection->fd, &event) != 0) {
     connection->armed = false;
     close(connection);
