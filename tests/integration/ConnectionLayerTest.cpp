@@ -18,6 +18,16 @@ std::string layerConfig(const TempDir& root, const std::string& http) {
   return filesystemConfig(root.path(), http);
 }
 
+// Clients that GET the blob and do not read the answer.
+std::vector<std::unique_ptr<SlowRequest>> stalledDownloads(std::uint16_t port, const Content& blob,
+                                                           int count) {
+  std::vector<std::unique_ptr<SlowRequest>> stalled;
+  for (int i = 0; i < count; ++i)
+    stalled.push_back(std::make_unique<SlowRequest>(
+        port, "GET /v2/big/repo/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "", 0ms));
+  return stalled;
+}
+
 // The first code of an error body.
 std::string errorCode(const HttpResponse& response) {
   return parseJson(response.body)->getArray("errors")->getObject(0)->getValue<std::string>("code");
@@ -122,11 +132,7 @@ TEST(ConnectionLayer, LargeDownloadsDoNotHoldWorkers) {
   Content blob = makeContent(std::string(32 << 20, 'b'));
   client.pushBlob("big/repo", blob);
   // Clients that ask for the blob and do not read it: the socket fills, the worker moves on.
-  std::vector<std::unique_ptr<SlowRequest>> stalled;
-  for (int i = 0; i < 12; ++i)
-    stalled.push_back(std::make_unique<SlowRequest>(
-        server.port(), "GET /v2/big/repo/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "",
-        0ms));
+  auto stalled = stalledDownloads(server.port(), blob, 12);
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(client.get("/v2/").status, 200);
   EXPECT_EQ(client.get("/v2/big/repo/blobs/" + blob.digest).body, blob.bytes);
@@ -141,12 +147,7 @@ TEST(ConnectionLayer, AHalfClosedStalledDownloadDoesNotSpin) {
   Client client(server.port());
   Content blob = makeContent(std::string(32 << 20, 'h'));
   client.pushBlob("big/repo", blob);
-  std::vector<std::unique_ptr<SlowRequest>> stalled;
-  for (int i = 0; i < 4; ++i) {
-    stalled.push_back(std::make_unique<SlowRequest>(
-        server.port(), "GET /v2/big/repo/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "",
-        0ms));
-  }
+  auto stalled = stalledDownloads(server.port(), blob, 4);
   std::this_thread::sleep_for(300ms);
   for (auto& request : stalled) request->shutdownSend();
   std::this_thread::sleep_for(300ms);

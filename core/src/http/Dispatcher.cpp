@@ -124,7 +124,7 @@ void Dispatcher::dispatch(Exchange& exchange) {
     }
   } slot;
   const long long maxUploads = maxUploads_;
-  if (maxUploads > 0 && exchange.hasBody() && exchange.path().find("/blobs/uploads") != std::string::npos) {
+  if (maxUploads > 0 && exchange.hasBody() && route.pattern.starts_with("/v2/<name>/blobs/uploads/")) {
     if (++uploadsInFlight_ > maxUploads) {
       --uploadsInFlight_;
       exchange.response().set("Retry-After", "1");

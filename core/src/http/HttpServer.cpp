@@ -270,6 +270,10 @@ void HttpServer::arm(Connection* connection, std::uint32_t events, std::int64_t 
   }
 }
 
+void HttpServer::waitToWrite(Connection* connection) {
+  arm(connection, EPOLLOUT, http::steadyMilliseconds() + limits_.sendTimeout.count());
+}
+
 void HttpServer::close(Connection* connection) {
   if (connection->requestInFlight) --inFlight_;
   {
@@ -324,8 +328,7 @@ void HttpServer::serveInput(Connection* connection) {
     connection->headStarted = false;
     serveRequest(connection, parse.head);
     if (connection->sending()) {
-      if (!flush(connection))
-        return arm(connection, EPOLLOUT, http::steadyMilliseconds() + limits_.sendTimeout.count());
+      if (!flush(connection)) return waitToWrite(connection);
     }
     afterResponse(connection);
     if (connection->closeWhenSent) return close(connection);
@@ -356,8 +359,7 @@ void HttpServer::answerMalformed(Connection* connection, int status, const std::
   connection->input.clear();
   app_.logger().write(LogLevel::info, "malformed request",
                       {{"status", std::to_string(status)}, {"error", message}, {"remote", connection->peer}});
-  if (!flush(connection))
-    return arm(connection, EPOLLOUT, http::steadyMilliseconds() + limits_.sendTimeout.count());
+  if (!flush(connection)) return waitToWrite(connection);
   close(connection);
 }
 
@@ -411,8 +413,7 @@ void HttpServer::afterResponse(Connection* connection) {
 }
 
 void HttpServer::onWritable(Connection* connection) {
-  if (!flush(connection))
-    return arm(connection, EPOLLOUT, http::steadyMilliseconds() + limits_.sendTimeout.count());
+  if (!flush(connection)) return waitToWrite(connection);
   afterResponse(connection);
   if (connection->closeWhenSent) return close(connection);
   serveInput(connection);

@@ -66,6 +66,8 @@ private:
   void afterResponse(http::Connection* connection);
   void waitForInput(http::Connection* connection);
   void arm(http::Connection* connection, std::uint32_t events, std::int64_t deadline);
+  // Arms for room to write, with the send deadline.
+  void waitToWrite(http::Connection* connection);
   void close(http::Connection* connection);
 
   App& app_;
