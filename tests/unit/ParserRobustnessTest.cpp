@@ -16,50 +16,14 @@
 #include "storage/Manifest.hpp"
 #include "storage/Reference.hpp"
 
+#include "Mutator.hpp"
+
 namespace pier {
 namespace {
 
+using test::Mutator;
+
 constexpr int kMutationsPerSeed = 10000;
-
-// Flips, inserts, deletes and duplicates bytes, biased towards the
-// characters that structure the input.
-class Mutator {
-public:
-  explicit Mutator(std::uint32_t seed) : random_(seed) {}
-
-  std::string mutate(std::string text) {
-    int edits = 1 + static_cast<int>(random_() % 4);
-    for (int i = 0; i < edits; ++i) {
-      std::size_t at = text.empty() ? 0 : random_() % (text.size() + 1);
-      switch (random_() % 5) {
-      case 0:
-        if (at < text.size()) text[at] = pick();
-        break;
-      case 1:
-        text.insert(at, 1, pick());
-        break;
-      case 2:
-        if (at < text.size()) text.erase(at, 1 + random_() % 8);
-        break;
-      case 3:
-        if (at < text.size()) text.insert(at, text.substr(at, 1 + random_() % 16));
-        break;
-      default:
-        text = text.substr(0, at);
-        break;
-      }
-    }
-    return text;
-  }
-
-private:
-  char pick() {
-    static const std::string structural = "{}[]\":,-=/.@_ \n\t\\0123456789abcdefsha:";
-    return random_() % 3 == 0 ? static_cast<char>(random_() % 256)
-                              : structural[random_() % structural.size()];
-  }
-  std::mt19937 random_;
-};
 
 const std::string kDigest = "sha256:" + std::string(64, 'a');
 

@@ -8,8 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include "Mutator.hpp"
+
 namespace pier::http {
 namespace {
+
+using test::Mutator;
 
 constexpr std::size_t kMax = 8192;
 
@@ -312,7 +316,8 @@ TEST(RequestHead, MutationsGiveOnlyDocumentedOutcomes) {
       "PATCH /v2/a/blobs/uploads/1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
       "\r\nGET /v2/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /",
   };
-  const char alphabet[] = {'\r', '\n', ' ', '\t', ':', ',', '\0', '\x7f', '\xff', 'a', '0', '/', ';', '"'};
+  Mutator mutator(
+      8, std::string{'\r', '\n', ' ', '\t', ':', ',', '\0', '\x7f', '\xff', 'a', '0', '/', ';', '"'});
   std::uint32_t state = 12345; // xorshift: the same mutations every run
   auto next = [&state] {
     state ^= state << 13;
@@ -323,20 +328,7 @@ TEST(RequestHead, MutationsGiveOnlyDocumentedOutcomes) {
   int outcomes[3] = {};
   for (int i = 0; i < 20000; ++i) {
     std::string text = seeds[next() % 3];
-    for (int edits = 1 + next() % 3; edits > 0; --edits) {
-      std::size_t at = next() % text.size();
-      char c = alphabet[next() % sizeof alphabet];
-      switch (next() % 3) {
-      case 0:
-        text[at] = c;
-        break;
-      case 1:
-        text.insert(at, 1, c);
-        break;
-      default:
-        if (text.size() > 1) text.erase(at, 1);
-      }
-    }
+    text = mutator.mutate(text);
     std::size_t max = next() % 2 ? kMax : 40 + next() % 60;
     HeadParse result = parseRequestHead(text, max);
     ++outcomes[static_cast<int>(result.status)];
