@@ -2,6 +2,9 @@
 
 - manifest GET and HEAD blob at each connection level (64, 512, 2,000, 8,000 keep-alive connections by
   default): requests/s, p50/p99 latency, connection errors, the server's threads and RSS during the run;
+- manifest GET at a fixed offered load (open loop: half the server's own 64-connection throughput of the
+  round) over the lowest level and 2,000 connections: whether the number of connections itself, and not
+  the queue a saturating closed loop builds, makes requests slower;
 - slowloris: N connections that each send half a request head and then nothing, held while a normal
   client measures GET /v2/ latency on fresh connections;
 - N concurrent downloads of the large blob: errors, total MB/s, the server's threads and RSS.
@@ -33,6 +36,7 @@ SLOW_HEAD = "GET /v2/ HTTP/1.1\r\nHost: x\r\n"  # half a request head: the blank
 FD_RESERVE = 1000  # descriptors kept free for the process's own files (server: storage, logs; client: epoll)
 SLOWLORIS_P99_MS = 50.0
 P99_GROWTH = 5.0  # Pier's p99 at 2,000 connections within 5x of its p99 at 64
+OFFERED_SHARE = 0.5  # the fixed load: this share of the server's closed-loop manifest GET req/s at the lowest level
 
 
 def raise_nofile():
@@ -128,6 +132,9 @@ class ConnBench:
         self.failures = []  # (scenario, server, text)
         self.scenarios = [(f"{kind}_{level}", kind, level) for level in self.levels
                           for kind in ("get_manifest", "head_blob")]
+        lo = min(self.levels)
+        self.fixed_levels = sorted({lo, min(2000, self.cap) if 2000 in a.levels else max(self.levels)})
+        self.scenarios += [(f"fixed_manifest_{level}", "fixed_manifest", level) for level in self.fixed_levels]
         self.scenarios += [(f"slowloris_{self.slowloris}", "slowloris", self.slowloris),
                            (f"downloads_{self.downloads}", "downloads", self.downloads)]
 
@@ -156,6 +163,14 @@ class ConnBench:
         d = a.conn_duration
         if kind == "get_manifest":
             cmd, _ = self.httpload(server.port, self.tags_file, "GET", level, d, ["-b", "65536"],
+                                   headers={"Accept": MANIFEST_ACCEPT})
+            return self.load(server, cmd, d)
+        if kind == "fixed_manifest":
+            closed = self.results.get((f"get_manifest_{min(self.levels)}", key))
+            if not closed:
+                raise BenchError("no closed-loop manifest GET run to take the offered load from")
+            offered = max(1.0, OFFERED_SHARE * closed[-1]["rps"])
+            cmd, _ = self.httpload(server.port, self.tags_file, "GET", level, d, ["-b", "65536", "-r", f"{offered:.0f}"],
                                    headers={"Accept": MANIFEST_ACCEPT})
             return self.load(server, cmd, d)
         if kind == "head_blob":
@@ -336,8 +351,15 @@ class ConnBench:
             a64, a2k = p99_ms(f"{kind}_{lo}", P), p99_ms(f"{kind}_{hi}", P)
             met = a64 is not None and a2k is not None and a2k != float("inf") and a2k <= P99_GROWTH * a64
             r = f"{a2k / a64:.1f}×" if a64 and a2k not in (None, float("inf")) else "—"
-            rows.append((f"Pier {kind} p99 at {hi:,} connections ≤ {P99_GROWTH:g}× its p99 at {lo:,}",
-                         f"{show_p99(a2k)} vs {show_p99(a64)} ms ({r})", met))
+            rows.append((f"Pier {kind} p99 at {hi:,} connections ≤ {P99_GROWTH:g}× its p99 at {lo:,} (closed loop, "
+                         f"each connection saturating)", f"{show_p99(a2k)} vs {show_p99(a64)} ms ({r})", met))
+        flo, fhi = (f"fixed_manifest_{x}" for x in (self.fixed_levels[0], self.fixed_levels[-1]))
+        f64, f2k = p99_ms(flo, P), p99_ms(fhi, P)
+        met = f64 is not None and f2k is not None and f2k != float("inf") and f2k <= P99_GROWTH * f64
+        r = f"{f2k / f64:.1f}×" if f64 and f2k not in (None, float("inf")) else "—"
+        rows.append((f"Pier manifest GET p99 at {self.fixed_levels[-1]:,} connections ≤ {P99_GROWTH:g}× its p99 at "
+                     f"{self.fixed_levels[0]:,}, at the same offered load (open loop)",
+                     f"{show_p99(f2k)} vs {show_p99(f64)} ms ({r})", met))
         sn = f"slowloris_{self.slowloris}"
         sp = p99_ms(sn, P)
         serr = max([conn_errors(r) for r in self.results.get((sn, P), [])] or [None], key=lambda x: x or 0)
@@ -378,6 +400,30 @@ class ConnBench:
                 row.append(f"{num(self.med(n, k, 'threads_max'))} / "
                            f"{num(self.med(n, k, lambda r: r['rss_max_kb'] / 1024), 1)}")
             w("| " + " | ".join(row) + " |")
+        w("")
+
+        w("### The same offered load over few and many connections (open loop)")
+        w("")
+        w(f"manifest GET by tag at a fixed rate: {OFFERED_SHARE:g} × the server's own closed-loop req/s at "
+          f"{min(self.levels):,} connections in the same round, sent on a schedule over the connections (each "
+          "request on an idle connection when it is due; its latency runs from when it was due, so a server "
+          "that falls behind is charged for the wait). A closed loop of N saturating connections waits N / X "
+          "per request by Little's law whatever the server does; this measures what the connection count "
+          "itself costs.")
+        w("")
+        w("| server | connections | offered req/s | answered req/s | p50 / p99 (ms) | connection errors | "
+          "server threads / RSS (MiB) |")
+        w("| --- | --- | --- | --- | --- | --- | --- |")
+        for k, label in ((P, "Pier"), (D, "Distribution")):
+            for level in self.fixed_levels:
+                n = f"fixed_manifest_{level}"
+                if not self.results.get((n, k)):
+                    w(f"| {label} | {level:,} | {errs(n, k)} | | | | |")
+                    continue
+                w(f"| {label} | {level:,} | {num(self.med(n, k, 'rate'))} | {num(self.med(n, k, 'rps'))} | "
+                  f"{ms(self.med(n, k, lambda r: r['p50_us'] / 1000 if r['requests'] else None))} / "
+                  f"{show_p99(p99_ms(n, k))} | {errs(n, k)} | {num(self.med(n, k, 'threads_max'))} / "
+                  f"{num(self.med(n, k, lambda r: r['rss_max_kb'] / 1024), 1)} |")
         w("")
 
         w(f"### Slowloris: {self.slowloris:,} connections holding half a request head")

@@ -25,6 +25,10 @@
  *             opened again; 0: never)
  *   -k        no keep-alive: a new connection for every request, the latency
  *             measured from the connect (a client arriving fresh)
+ *   -r RATE   open loop: RATE requests per second in all, on a fixed schedule;
+ *             a request goes out on an idle connection when it is due and
+ *             its latency runs from when it was due, so a server that falls
+ *             behind is charged for the wait (no coordinated omission)
  *   -S TEXT   slowloris: every connection sends TEXT (half a request head)
  *             and then nothing; a connection the server closes is counted in
  *             "closed" and opened again. Prints "READY" once every connection
@@ -60,6 +64,7 @@ static size_t inbuf = 256 * 1024;
 static int port, nconns = 1, nthreads = 1, seconds = 1, head, no_keepalive;
 static uint64_t timeout_us;
 static const char* slow_text;
+static double rate; /* -r: requests per second in all; 0: closed loop */
 static volatile int ready_threads;
 static const char* method = "GET";
 static char extra_headers[4096];
@@ -76,7 +81,7 @@ static uint64_t now_us(void) {
 
 typedef struct {
   int fd;
-  int connecting, have_headers, status, close_after;
+  int connecting, have_headers, status, close_after, parked;
   uint64_t body_left;
   size_t inlen;
   char* in;
@@ -93,6 +98,9 @@ typedef struct {
   uint32_t* lat;
   size_t nlat, caplat;
   pthread_t tid;
+  conn_t** idle; /* -r: connections waiting for their next due request, oldest first */
+  size_t idle_head, idle_count;
+  uint64_t next_due, interval_us;
 } thread_t;
 
 /* A non-blocking connect: the fd, with *pending set when it completes later (EPOLLOUT); -1 on failure. */
@@ -166,6 +174,17 @@ static int send_request(thread_t* t, conn_t* c) {
   return flush_out(t, c);
 }
 
+/* -r: the connection waits for the schedule; otherwise its next request goes out now. */
+static int start_request(thread_t* t, conn_t* c) {
+  if (rate <= 0) return send_request(t, c);
+  if (!c->parked) {
+    c->parked = 1;
+    t->idle[(t->idle_head + t->idle_count) % (size_t)t->nconns] = c;
+    t->idle_count++;
+  }
+  return 0;
+}
+
 static void close_conn(thread_t* t, conn_t* c) {
   if (c->fd >= 0) {
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -188,7 +207,7 @@ static void open_conn(thread_t* t, conn_t* c) {
     return;
   }
   watch(t, c, EPOLL_CTL_ADD, EPOLLIN);
-  if (send_request(t, c) != 0) close_conn(t, c);
+  if (start_request(t, c) != 0) close_conn(t, c);
 }
 
 /* The connect completed (EPOLLOUT): 0 and the request sent, or -1 (counted as a connect error). */
@@ -202,7 +221,7 @@ static int connected(thread_t* t, conn_t* c) {
     return -1;
   }
   watch(t, c, EPOLL_CTL_MOD, EPOLLIN);
-  return send_request(t, c);
+  return start_request(t, c);
 }
 
 /* Reopens a connection while the run lasts. */
@@ -293,7 +312,7 @@ static void on_readable(thread_t* t, conn_t* c) {
       open_conn(t, c);
       return;
     }
-    if (send_request(t, c) != 0) {
+    if (start_request(t, c) != 0) {
       close_conn(t, c);
       open_conn(t, c);
     }
@@ -305,6 +324,12 @@ static void* run_thread(void* arg) {
   thread_t* t = arg;
   t->epfd = epoll_create1(0);
   t->next_path = ((size_t)t->index * 7919u) % npaths;
+  t->idle = calloc((size_t)t->nconns, sizeof *t->idle);
+  if (rate > 0) {
+    t->interval_us = (uint64_t)(1e6 * nthreads / rate);
+    if (!t->interval_us) t->interval_us = 1;
+    t->next_due = now_us() + t->interval_us * (uint64_t)t->index / (uint64_t)nthreads;
+  }
   for (int i = 0; i < t->nconns; i++) {
     t->conns[i].fd = -1;
     t->conns[i].in = malloc(inbuf);
@@ -337,7 +362,7 @@ static void* run_thread(void* arg) {
         conn_t* c = &t->conns[i];
         if (c->fd < 0) {
           open_conn(t, c); /* a connect that failed: try again */
-        } else if (timeout_us && !slow_text && now - c->last_io > timeout_us) { /* nothing moved for -T */
+        } else if (timeout_us && !slow_text && !c->parked && now - c->last_io > timeout_us) { /* nothing moved for -T */
           t->err_timeout++;
           reopen(t, c);
         } else if (timeout_us && slow_text && c->connecting && now - c->last_io > timeout_us) {
@@ -346,9 +371,26 @@ static void* run_thread(void* arg) {
         }
       }
     }
-    int timeout = (int)((end_us - now) / 1000) + 1;
-    if (timeout > 100) timeout = 100;
-    int n = epoll_wait(t->epfd, events, 256, timeout);
+    /* -r: every request that is due goes out on an idle connection (one that closed meanwhile parks again when it is back) */
+    while (rate > 0 && t->idle_count && now >= t->next_due) {
+      conn_t* c = t->idle[t->idle_head];
+      t->idle_head = (t->idle_head + 1) % (size_t)t->nconns;
+      t->idle_count--;
+      c->parked = 0;
+      if (c->fd < 0 || c->connecting) continue;
+      uint64_t due = t->next_due;
+      t->next_due += t->interval_us;
+      if (send_request(t, c) != 0) {
+        reopen(t, c);
+        continue;
+      }
+      c->sent_at = due;
+    }
+    uint64_t wait_us = end_us - now + 1000;
+    if (wait_us > 100000) wait_us = 100000;
+    if (rate > 0 && t->idle_count) wait_us = t->next_due > now ? t->next_due - now : 0;
+    struct timespec wait = {.tv_sec = (time_t)(wait_us / 1000000u), .tv_nsec = (long)(wait_us % 1000000u) * 1000};
+    int n = epoll_pwait2(t->epfd, events, 256, &wait, NULL);
     for (int i = 0; i < n; i++) {
       conn_t* c = events[i].data.ptr;
       if (c->fd < 0) continue;
@@ -370,10 +412,11 @@ static void* run_thread(void* arg) {
     conn_t* c = &t->conns[i];
     if (c->fd >= 0 && !c->connecting) t->open_at_end++;
     /* a request (or connect) on which no byte moved for over a second when the run ended */
-    if (c->fd >= 0 && !slow_text && end_us > c->last_io + 1000000u) t->stalled++;
+    if (c->fd >= 0 && !slow_text && !c->parked && end_us > c->last_io + 1000000u) t->stalled++;
     close_conn(t, &t->conns[i]);
     free(t->conns[i].in);
   }
+  free(t->idle);
   close(t->epfd);
   return NULL;
 }
@@ -390,14 +433,14 @@ static int cmp_u32(const void* a, const void* b) {
 
 static void usage(void) {
   fprintf(stderr, "usage: httpload -p PORT -f PATHS [-m METHOD] [-c CONNECTIONS] [-t THREADS] [-d SECONDS] "
-                  "[-b BYTES] [-T MS] [-k] [-S TEXT] [-H 'Name: value']...\n");
+                  "[-b BYTES] [-T MS] [-k] [-r RATE] [-S TEXT] [-H 'Name: value']...\n");
   exit(2);
 }
 
 int main(int argc, char** argv) {
   const char* file = NULL;
   int opt;
-  while ((opt = getopt(argc, argv, "p:f:m:c:t:d:b:H:T:kS:")) != -1) {
+  while ((opt = getopt(argc, argv, "p:f:m:c:t:d:b:H:T:kr:S:")) != -1) {
     switch (opt) {
       case 'p': port = atoi(optarg); break;
       case 'f': file = optarg; break;
@@ -408,6 +451,7 @@ int main(int argc, char** argv) {
       case 'b': inbuf = (size_t)strtoull(optarg, NULL, 10); break;
       case 'T': timeout_us = strtoull(optarg, NULL, 10) * 1000u; break;
       case 'k': no_keepalive = 1; break;
+      case 'r': rate = strtod(optarg, NULL); break;
       case 'S': slow_text = optarg; break;
       case 'H':
         if (strlen(extra_headers) + strlen(optarg) + 3 >= sizeof extra_headers) usage();
@@ -491,10 +535,10 @@ int main(int argc, char** argv) {
 #define PCT(p) (nlat ? lat[(size_t)((double)(nlat - 1) * (p) / 100.0)] : 0)
   printf("BENCHJSON {\"requests\":%llu,\"bytes\":%llu,\"duration_us\":%llu,\"connect\":%llu,\"read\":%llu,"
          "\"write\":%llu,\"status\":%llu,\"timeout\":%llu,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,"
-         "\"mean_us\":%.1f,\"max_us\":%u,\"reset\":%llu,\"closed\":%llu,\"open_at_end\":%llu,\"stalled\":%llu,\"connections\":%d}\n",
+         "\"mean_us\":%.1f,\"max_us\":%u,\"reset\":%llu,\"closed\":%llu,\"open_at_end\":%llu,\"stalled\":%llu,\"connections\":%d,\"rate\":%.0f}\n",
          (unsigned long long)requests, (unsigned long long)bytes, (unsigned long long)duration,
          (unsigned long long)ec, (unsigned long long)er, (unsigned long long)ew, (unsigned long long)es,
          (unsigned long long)et, PCT(50), PCT(90), PCT(99), nlat ? sum / (double)nlat : 0.0, nlat ? lat[nlat - 1] : 0,
-         (unsigned long long)rs, (unsigned long long)cl, (unsigned long long)oe, (unsigned long long)st, nconns);
+         (unsigned long long)rs, (unsigned long long)cl, (unsigned long long)oe, (unsigned long long)st, nconns, rate);
   return 0;
 }

@@ -326,7 +326,7 @@ def parse_args(argv):
         if a.only == "connections":
             per_round = 0
         if a.only != "base":  # each connection run: its duration, the timeout, the slowloris set-up
-            per_round += 2 * (2 * len(a.levels) + 2) * (a.conn_duration + a.conn_timeout_ms / 1000 + 10)
+            per_round += 2 * (2 * len(a.levels) + 4) * (a.conn_duration + a.conn_timeout_ms / 1000 + 10)
         a.time_limit = int(300 + a.big_mib / 5 + a.rounds * per_round * 2)
     return a
 

@@ -22,7 +22,8 @@ protected:
 
 TEST_F(UploadLockTest, ATricklingUploadDelaysNoOtherUpload) {
   std::string location = client.startUpload("slow/repo");
-  const std::string trickled(60, 't'); // one byte per 100 ms: 6 s
+  // One byte per 100 ms: 12 s, time for the uploads below on a loaded machine.
+  const std::string trickled(120, 't');
   SlowRequest slow(server.port(), patchHead(location, trickled.size()), trickled, 100ms);
 
   // Enough other uploads that some would share a lock with the slow one if
@@ -36,9 +37,9 @@ TEST_F(UploadLockTest, ATricklingUploadDelaysNoOtherUpload) {
   }
   EXPECT_FALSE(slow.bodySent()) << "the other uploads waited for the trickling one";
 
-  auto answer = slow.response(15s);
+  auto answer = slow.response(25s);
   EXPECT_EQ(answer.status, 202);
-  EXPECT_EQ(answer.header("Range"), "0-59");
+  EXPECT_EQ(answer.header("Range"), "0-119");
   EXPECT_EQ(client.finish(location, sha256Of(trickled)).status, 201);
 }
 

@@ -9,12 +9,12 @@ std::filesystem::path pluginDirectory(const Config& config) {
 
 namespace {
 
-// Keys Pier reads but does not act on yet: serving without them would be a
-// silent surprise (plain HTTP where TLS was asked for, no pull-through cache,
-// no metrics).
+// Keys Pier reads but does not act on: serving without them would be a
+// silent surprise (plain HTTP where a certificate was to be fetched, no
+// pull-through cache, no metrics).
 void refuseUnsupported(const Config& config) {
-  if (!config.http.tls.certificate.empty() || !config.http.tls.key.empty())
-    throw ConfigError("http.tls: TLS is not supported yet; terminate TLS in front of Pier");
+  if (config.http.tls.letsEncrypt)
+    throw ConfigError("http.tls.letsencrypt: Let's Encrypt (ACME) is not supported; give http.tls.certificate and key");
   if (config.proxy->has("remoteurl"))
     throw ConfigError("proxy.remoteurl: the pull-through cache is not supported yet");
   if (config.http.debug.prometheusEnabled)

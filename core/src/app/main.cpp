@@ -41,13 +41,15 @@ std::unique_ptr<pier::LineLogger> makeLogger(const pier::Config& config) {
 }
 
 int serve(int argc, char** argv) {
-  // SIGINT and SIGTERM are taken by sigwait below; every thread started from
-  // here on inherits the mask. A client that hangs up must not kill the server.
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGINT);
-  sigaddset(&stopSignals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  // SIGINT and SIGTERM (stop) and SIGHUP (reload the TLS certificate) are
+  // taken by sigwait below; every thread started from here on inherits the
+  // mask. A client that hangs up must not kill the server.
+  sigset_t handledSignals;
+  sigemptyset(&handledSignals);
+  sigaddset(&handledSignals, SIGINT);
+  sigaddset(&handledSignals, SIGTERM);
+  sigaddset(&handledSignals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handledSignals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   pier::Config config = loadConfig(argc, argv);
@@ -64,7 +66,10 @@ int serve(int argc, char** argv) {
                  {"plugins", std::to_string(app.plugins().files().size())}});
 
   int signal = 0;
-  sigwait(&stopSignals, &signal);
+  while (sigwait(&handledSignals, &signal) == 0 && signal == SIGHUP) {
+    logger->write(pier::LogLevel::info, "reloading", {{"signal", "SIGHUP"}});
+    server.reloadTls();
+  }
   logger->write(pier::LogLevel::info, "stopping", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.stop();
   logger->write(pier::LogLevel::info, "stopped", {});

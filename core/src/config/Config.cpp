@@ -114,7 +114,10 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   h.tls.certificate = getText(*tls, "certificate");
   h.tls.key = getText(*tls, "key");
   h.tls.clientCAs = stringList(*tls, "clientcas");
+  h.tls.clientAuth = getText(*tls, "clientauth");
   h.tls.minimumTls = getText(*tls, "minimumtls");
+  h.tls.cipherSuites = stringList(*tls, "ciphersuites");
+  h.tls.letsEncrypt = tls->has("letsencrypt");
   Object::Ptr debug = sectionOf(*http, "debug");
   h.debug.addr = getText(*debug, "addr");
   Object::Ptr prometheus = sectionOf(*debug, "prometheus");

@@ -67,7 +67,10 @@ struct Config {
       std::string certificate;
       std::string key;
       std::vector<std::string> clientCAs;
-      std::string minimumTls;
+      std::string clientAuth; // Go's modes by Distribution's names; "" with clientCAs: require and verify
+      std::string minimumTls; // "" is tls1.2
+      std::vector<std::string> cipherSuites; // IANA names; "" leaves OpenSSL's defaults
+      bool letsEncrypt = false;              // asked for, and refused: no ACME here
     } tls;
     struct Debug {
       std::string addr;

@@ -1,6 +1,7 @@
 #include "http/HttpServer.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include "http/server/Connection.hpp"
 #include "http/server/RequestHead.hpp"
 #include "http/server/ServerRequest.hpp"
+#include "http/server/Tls.hpp"
 
 namespace pier {
 
@@ -33,6 +35,9 @@ constexpr std::size_t kMaxDrain = 256 * 1024; // an unread body up to this is re
 constexpr int kAcceptBatch = 256;
 constexpr std::int64_t kSendfileChunk = std::int64_t(1) << 30;
 constexpr auto kTimerTick = std::chrono::milliseconds(100);
+constexpr int kTlsCheckTicks = 10;                 // certificate files are looked at once a second
+constexpr std::size_t kTlsFileChunk = 256 * 1024;  // a file sent through user-space TLS, a piece at a time
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 // Markers in epoll's data for the two descriptors that are no connection.
 char listenerTag;
@@ -104,6 +109,13 @@ HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) 
   if (limits_.maxConnectionsPerClient <= 0)
     limits_.maxConnectionsPerClient = std::max(1LL, limits_.maxConnections / 2);
   if (limits_.maxUploads <= 0) limits_.maxUploads = std::max(1, threadCount_ / 2);
+  if (!http.tls.certificate.empty() || !http.tls.key.empty()) {
+    tls_ = std::make_unique<http::TlsContext>(http.tls);
+    app.logger().write(LogLevel::info, "tls",
+                       {{"certificate", http.tls.certificate},
+                        {"minimum", http.tls.minimumTls.empty() ? "tls1.2" : http.tls.minimumTls},
+                        {"client_cas", std::to_string(http.tls.clientCAs.size())}});
+  }
   app.logger().write(LogLevel::info, "connection limits",
                      {{"open_files", std::to_string(files)},
                       {"max_connections", std::to_string(limits_.maxConnections)},
@@ -147,6 +159,7 @@ HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) 
 HttpServer::~HttpServer() {
   if (!stopping_) stop();
   for (Connection* connection : connections_) {
+    connection->tls.reset();
     ::close(connection->fd);
     delete connection;
   }
@@ -185,7 +198,9 @@ void HttpServer::workerLoop() {
     }
     auto* connection = static_cast<Connection*>(event.data.ptr);
     connection->armed = false;
-    if (connection->sending())
+    if (connection->tls && !connection->tls->established())
+      onHandshake(connection);
+    else if (connection->sending())
       onWritable(connection);
     else
       onReadable(connection);
@@ -196,7 +211,8 @@ void HttpServer::refuse(int fd, const char* why) {
   static const std::string response = cannedResponse(
       503, "Service Unavailable", errorJson(errcode::Unavailable, "too many connections; retry later"),
       "Retry-After: 1\r\n");
-  (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // A TLS client could not read a plain answer before its handshake: it is only closed.
+  if (!tls_) (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   ::close(fd);
   app_.logger().write(LogLevel::warn, "connection refused", {{"reason", why}});
 }
@@ -240,12 +256,23 @@ void HttpServer::acceptConnections() {
     connection->fd = fd;
     connection->peer = address.toString();
     connection->peerHost = std::move(peerHost);
+    std::int64_t deadline = http::steadyMilliseconds() + limits_.idleTimeout.count();
+    if (tls_) {
+      SSL* session = tls_->newSession(fd);
+      if (session) connection->tls = std::make_unique<http::TlsSession>(session);
+      // The handshake is part of the head: it must arrive within the head deadline.
+      deadline = http::steadyMilliseconds() + limits_.headTimeout.count();
+    }
     {
       std::lock_guard lock(connectionsMutex_);
       connections_.insert(connection);
     }
+    if (tls_ && !connection->tls) {
+      close(connection);
+      continue;
+    }
     epoll_event event{EPOLLIN | EPOLLONESHOT | EPOLLRDHUP, {.ptr = connection}};
-    connection->deadline = http::steadyMilliseconds() + limits_.idleTimeout.count();
+    connection->deadline = deadline;
     connection->armed = true;
     if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0) close(connection);
   }
@@ -257,6 +284,8 @@ void HttpServer::acceptConnections() {
 
 void HttpServer::arm(Connection* connection, std::uint32_t events, std::int64_t deadline) {
   // The last touch of this worker: from here on another may own the connection.
+  // TLS may need the other direction first (a read that must write, or the reverse).
+  if (connection->tls) events = connection->tls->waitEvents();
   connection->deadline = deadline;
   connection->armed = true;
   // Half-closed peers matter only to a reader: a writer waiting for room
@@ -282,15 +311,47 @@ void HttpServer::close(Connection* connection) {
     auto client = perClient_.find(connection->peerHost);
     if (client != perClient_.end() && --client->second <= 0) perClient_.erase(client);
   }
+  connection->tls.reset(); // its close_notify needs the socket
   ::close(connection->fd);
   delete connection;
 }
 
+bool HttpServer::answeredPlainHttp(Connection* connection) {
+  unsigned char first = 0;
+  ssize_t got = ::recv(connection->fd, &first, 1, MSG_PEEK);
+  if (got != 1 || first == kTlsHandshakeRecord || !std::isalpha(first)) return false;
+  connection->tls.reset();
+  answerMalformed(connection, 400, "this port speaks HTTPS: the client sent plain HTTP");
+  return true;
+}
+
+void HttpServer::onHandshake(Connection* connection) {
+  if (answeredPlainHttp(connection)) return;
+  std::string error;
+  switch (connection->tls->handshake(error)) {
+  case http::TlsSession::Handshake::done:
+    // What came with the handshake's last flight is in OpenSSL's buffer, not the socket: read it now.
+    return onReadable(connection);
+  case http::TlsSession::Handshake::wantRead:
+  case http::TlsSession::Handshake::wantWrite:
+    return arm(connection, 0, connection->deadline);
+  case http::TlsSession::Handshake::failed:
+    app_.logger().write(LogLevel::info, "tls handshake failed",
+                        {{"error", error}, {"remote", connection->peer}});
+    return close(connection);
+  }
+}
+
 void HttpServer::onReadable(Connection* connection) {
-  // Reads what has arrived; the head's size bounds what a partial head may hold.
+  if (!readAvailable(connection)) return close(connection);
+  serveInput(connection);
+}
+
+bool HttpServer::readAvailable(Connection* connection) {
+  // The head's size bounds what a partial head may hold.
   char buffer[16 * 1024];
   while (true) {
-    ssize_t got = ::recv(connection->fd, buffer, sizeof buffer, 0);
+    ssize_t got = http::receiveSome(*connection, buffer, sizeof buffer);
     if (got > 0) {
       connection->input.append(buffer, static_cast<std::size_t>(got));
       if (connection->input.size() > limits_.maxHeadSize + sizeof buffer) break;
@@ -300,16 +361,21 @@ void HttpServer::onReadable(Connection* connection) {
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     // Closed by the client (or reset, or shut down by the timer): what it
     // sent before a half-close is still answered.
-    if (got < 0 || connection->input.empty()) return close(connection);
+    if (got < 0 || connection->input.empty()) return false;
     connection->closeWhenSent = true;
     break;
   }
-  serveInput(connection);
+  return true;
 }
 
 void HttpServer::serveInput(Connection* connection) {
   while (true) {
     if (connection->input.empty()) {
+      // A body read through TLS may leave the next request in OpenSSL's buffer, where epoll cannot see it.
+      if (connection->tls && connection->tls->hasBuffered() && !connection->closeWhenSent) {
+        if (!readAvailable(connection)) return close(connection);
+        if (!connection->input.empty()) continue;
+      }
       if (connection->closeWhenSent) return close(connection);
       return waitForInput(connection);
     }
@@ -363,38 +429,68 @@ void HttpServer::answerMalformed(Connection* connection, int status, const std::
   close(connection);
 }
 
-bool HttpServer::flush(Connection* connection) {
+HttpServer::Sent HttpServer::sendOutput(Connection* connection) {
   while (connection->outputSent < connection->output.size()) {
-    ssize_t sent = ::send(connection->fd, connection->output.data() + connection->outputSent,
-                          connection->output.size() - connection->outputSent, MSG_NOSIGNAL);
+    ssize_t sent = http::sendSome(*connection, connection->output.data() + connection->outputSent,
+                                  connection->output.size() - connection->outputSent);
     if (sent > 0) {
       connection->outputSent += static_cast<std::size_t>(sent);
       continue;
     }
     if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Sent::blocked;
+    return Sent::clientGone;
+  }
+  connection->output.clear();
+  connection->outputSent = 0;
+  return Sent::all;
+}
+
+bool HttpServer::flush(Connection* connection) {
+  auto giveUp = [connection] {
+    // The client went away, or the file ended early: the response cannot be completed.
     connection->closeWhenSent = true;
     connection->fileLeft = 0;
     connection->output.clear();
     connection->outputSent = 0;
-    return true; // the client is gone: nothing more to send
-  }
-  connection->output.clear();
-  connection->outputSent = 0;
-  while (connection->fileLeft > 0) {
-    off_t offset = connection->fileOffset;
-    ssize_t sent = ::sendfile(connection->fd, connection->file->fileDescriptor(), &offset,
-                              static_cast<std::size_t>(std::min(connection->fileLeft, kSendfileChunk)));
+  };
+  while (true) {
+    Sent output = sendOutput(connection);
+    if (output == Sent::blocked) return false;
+    if (output == Sent::clientGone) giveUp();
+    if (connection->fileLeft <= 0) break;
+    int fileFd = connection->file->fileDescriptor();
+    if (connection->tls && !connection->tls->kernelSend()) {
+      // TLS in user space: the file is encrypted from the output buffer, a piece at a time.
+      std::size_t piece = static_cast<std::size_t>(std::min<std::int64_t>(connection->fileLeft, kTlsFileChunk));
+      connection->output.resize(piece);
+      ssize_t got = ::pread(fileFd, connection->output.data(), piece, connection->fileOffset);
+      if (got <= 0) {
+        giveUp();
+        break;
+      }
+      connection->output.resize(static_cast<std::size_t>(got));
+      connection->fileOffset += got;
+      connection->fileLeft -= got;
+      continue;
+    }
+    std::size_t piece = static_cast<std::size_t>(std::min(connection->fileLeft, kSendfileChunk));
+    ssize_t sent;
+    if (connection->tls) {
+      sent = connection->tls->sendFile(fileFd, connection->fileOffset, piece);
+      if (sent > 0) connection->fileOffset += sent;
+    } else {
+      off_t offset = connection->fileOffset;
+      sent = ::sendfile(connection->fd, fileFd, &offset, piece);
+      if (sent > 0) connection->fileOffset = offset;
+    }
     if (sent > 0) {
-      connection->fileOffset = offset;
       connection->fileLeft -= sent;
       continue;
     }
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-    // The client went away, or the file ended early: the response cannot be completed.
-    connection->closeWhenSent = true;
-    connection->fileLeft = 0;
+    giveUp();
   }
   connection->file.reset();
   if (connection->corked) {
@@ -424,9 +520,23 @@ void HttpServer::waitForInput(Connection* connection) {
   arm(connection, EPOLLIN, http::steadyMilliseconds() + limits_.idleTimeout.count());
 }
 
+void HttpServer::reloadTls() {
+  if (tls_) loadTls(true);
+}
+
+void HttpServer::loadTls(bool force) {
+  try {
+    if (tls_->reload(force))
+      app_.logger().write(LogLevel::info, "tls certificate loaded", {{"certificate", app_.config().http.tls.certificate}});
+  } catch (const std::exception& e) {
+    app_.logger().write(LogLevel::error, "tls certificate not reloaded; the previous one stays", {{"error", e.what()}});
+  }
+}
+
 void HttpServer::timerLoop() {
-  while (!stopping_) {
+  for (int tick = 1; !stopping_; ++tick) {
     std::this_thread::sleep_for(kTimerTick);
+    if (tls_ && tick % kTlsCheckTicks == 0) loadTls(false);
     std::int64_t now = http::steadyMilliseconds();
     std::lock_guard lock(connectionsMutex_);
     for (Connection* connection : connections_) {

@@ -20,6 +20,7 @@ class Dispatcher;
 namespace http {
 struct Connection;
 struct RequestHead;
+class TlsContext;
 } // namespace http
 
 // The registry's HTTP/1.1 server. Every connection sits in one epoll set
@@ -43,6 +44,9 @@ public:
   // connection.
   void stop();
 
+  // Reads the TLS certificate, key and client CAs again (SIGHUP); a bad new file keeps the old ones.
+  void reloadTls();
+
   std::string address() const; // the bound host:port, with the real port when 0 was asked for
   std::uint16_t port() const { return port_; }
 
@@ -55,7 +59,12 @@ private:
   void timerLoop();
   void acceptConnections();
   void refuse(int fd, const char* why);
+  void onHandshake(http::Connection* connection);
+  // Plain HTTP sent to the TLS port is answered in plain HTTP; true when it was.
+  bool answeredPlainHttp(http::Connection* connection);
   void onReadable(http::Connection* connection);
+  // Reads what has arrived into the connection's input; false when the client closed with nothing to answer.
+  bool readAvailable(http::Connection* connection);
   void onWritable(http::Connection* connection);
   // Parses and serves the complete heads in the connection's input; false when the connection is gone.
   void serveInput(http::Connection* connection);
@@ -63,6 +72,9 @@ private:
   void answerMalformed(http::Connection* connection, int status, const std::string& message);
   // Sends what the socket takes; true when everything queued is sent.
   bool flush(http::Connection* connection);
+  enum class Sent { all, blocked, clientGone };
+  Sent sendOutput(http::Connection* connection);
+  void loadTls(bool force); // logs the outcome
   void afterResponse(http::Connection* connection);
   void waitForInput(http::Connection* connection);
   void arm(http::Connection* connection, std::uint32_t events, std::int64_t deadline);
@@ -72,6 +84,7 @@ private:
 
   App& app_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<http::TlsContext> tls_; // null: plain HTTP
   Config::Http::Limits limits_;
   int threadCount_ = 0;
   std::string host_;

@@ -5,7 +5,11 @@
 #include <memory>
 #include <string>
 
+#include <sys/types.h>
+
 #include <pier/storage_driver.hpp>
+
+#include "http/server/Tls.hpp"
 
 namespace pier::http {
 
@@ -14,6 +18,7 @@ namespace pier::http {
 // timer thread only reads `armed` and `deadline` and may shut the socket down.
 struct Connection {
   int fd = -1;
+  std::unique_ptr<TlsSession> tls; // on a TLS listener; destroyed before fd is closed
   std::string peer;     // "ip:port", for logs and events
   std::string peerHost; // "ip", the key of the per-client limit
 
@@ -35,6 +40,14 @@ struct Connection {
 
   bool sending() const { return outputSent < output.size() || fileLeft > 0; }
 };
+
+// The connection's socket I/O, through TLS when it has it, with the
+// contract of recv and send: bytes, 0 when the peer closed, or -1 with errno
+// (EAGAIN: wait for the poll events waitEvents names, POLLIN or POLLOUT,
+// which under TLS may be the other direction).
+ssize_t receiveSome(Connection& connection, char* out, std::size_t size);
+ssize_t sendSome(Connection& connection, const char* data, std::size_t size);
+short waitEvents(const Connection& connection, short wanted);
 
 // Milliseconds on the steady clock, the unit of Connection::deadline.
 std::int64_t steadyMilliseconds();

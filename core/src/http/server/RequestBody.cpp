@@ -11,12 +11,6 @@
 
 namespace pier::http {
 
-std::int64_t steadyMilliseconds() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 RequestBody::RequestBody(Connection& connection, std::optional<std::int64_t> contentLength, bool chunked,
                          bool sendContinue, BodyLimits limits)
     : connection_(connection), contentLength_(contentLength), chunked_(chunked), sendContinue_(sendContinue),
@@ -34,7 +28,7 @@ void RequestBody::fail(Failure failure, const char* what) {
 std::size_t RequestBody::readRaw(char* out, std::size_t size) {
   using Clock = std::chrono::steady_clock;
   while (true) {
-    ssize_t got = ::recv(connection_.fd, out, size, 0);
+    ssize_t got = receiveSome(connection_, out, size);
     if (got > 0) {
       windowBytes_ += got;
       return static_cast<std::size_t>(got);
@@ -45,7 +39,7 @@ std::size_t RequestBody::readRaw(char* out, std::size_t size) {
     if (sendContinue_) {
       // The client waits for this before it sends the body.
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      (void)::send(connection_.fd, kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+      (void)sendSome(connection_, kContinue, sizeof kContinue - 1);
       sendContinue_ = false;
     }
     // Each window must bring minRate bytes per second; a wait never outlasts the window.
@@ -59,7 +53,7 @@ std::size_t RequestBody::readRaw(char* out, std::size_t size) {
       windowBytes_ = 0;
       windowEnd = now + limits_.window;
     }
-    pollfd wait{connection_.fd, POLLIN, 0};
+    pollfd wait{connection_.fd, waitEvents(connection_, POLLIN), 0};
     int timeout =
         static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(windowEnd - now).count()) + 1;
     if (::poll(&wait, 1, timeout) < 0 && errno != EINTR) fail(Failure::disconnected, std::strerror(errno));

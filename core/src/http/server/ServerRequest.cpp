@@ -40,10 +40,11 @@ std::string httpDate() {
 
 } // namespace
 
-void writeWithDeadline(int fd, const char* data, std::size_t size, std::chrono::milliseconds timeout) {
+void writeWithDeadline(Connection& connection, const char* data, std::size_t size,
+                       std::chrono::milliseconds timeout) {
   std::size_t sent = 0;
   while (sent < size) {
-    ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    ssize_t n = sendSome(connection, data + sent, size - sent);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;
@@ -51,7 +52,7 @@ void writeWithDeadline(int fd, const char* data, std::size_t size, std::chrono::
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
       throw Poco::Net::ConnectionResetException(std::strerror(errno));
-    pollfd wait{fd, POLLOUT, 0};
+    pollfd wait{connection.fd, waitEvents(connection, POLLOUT), 0};
     int ready = ::poll(&wait, 1, static_cast<int>(timeout.count()));
     if (ready == 0) throw Poco::Net::ConnectionResetException("the client stopped reading the response");
     if (ready < 0 && errno != EINTR) throw Poco::Net::ConnectionResetException(std::strerror(errno));
@@ -102,7 +103,7 @@ void ServerRequest::sendFile(std::unique_ptr<FileReader> reader, std::int64_t le
     return;
   }
   // A reader without a descriptor is streamed from this worker.
-  writeWithDeadline(connection_.fd, connection_.output.data() + connection_.outputSent,
+  writeWithDeadline(connection_, connection_.output.data() + connection_.outputSent,
                     connection_.output.size() - connection_.outputSent, sendTimeout_);
   connection_.output.clear();
   connection_.outputSent = 0;
@@ -112,7 +113,7 @@ void ServerRequest::sendFile(std::unique_ptr<FileReader> reader, std::int64_t le
     std::size_t got =
         reader->read(buffer.get(), static_cast<std::size_t>(std::min<std::int64_t>(left, kStreamChunk)));
     if (got == 0) throw std::runtime_error("blob ended before its size");
-    writeWithDeadline(connection_.fd, buffer.get(), got, sendTimeout_);
+    writeWithDeadline(connection_, buffer.get(), got, sendTimeout_);
     left -= static_cast<std::int64_t>(got);
   }
 }

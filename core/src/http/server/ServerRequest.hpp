@@ -55,6 +55,7 @@ private:
 
 // Writes all of data, waiting up to timeout for each bit of progress; throws
 // Poco::Net::NetException when the client is gone or stalls.
-void writeWithDeadline(int fd, const char* data, std::size_t size, std::chrono::milliseconds timeout);
+void writeWithDeadline(Connection& connection, const char* data, std::size_t size,
+                       std::chrono::milliseconds timeout);
 
 } // namespace pier::http
