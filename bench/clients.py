@@ -10,6 +10,7 @@ import re
 import resource
 import shlex
 import shutil
+import ssl
 import subprocess
 import textwrap
 import time
@@ -299,9 +300,13 @@ def verify(reg, content, seeded=True):
     verify_big(reg.port, f"/v2/{REPO_BIG}/blobs/{content.big_digest}", content, reg.label)
 
 
-def verify_big(port, path, content, label):
-    """Streams the large blob once and checks its digest."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+def verify_big(port, path, content, label, ca_file=None):
+    """Streams the large blob once (over TLS trusting ca_file, when given) and checks its digest."""
+    if ca_file:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=120,
+                                           context=ssl.create_default_context(cafile=str(ca_file)))
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         conn.request("GET", path)
         resp = conn.getresponse()

@@ -195,14 +195,27 @@ http:
 """
 
 
+def make_certificate(base):
+    """A self-signed P-256 certificate for 127.0.0.1 (openssl CLI): (certificate, key) paths, for the TLS runs."""
+    cert, key = base / "tls.crt", base / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
 class Registry(Managed):
-    def __init__(self, key, label, binary, kind, base, log_level, cache="inmemory", http_extra=None):
+    def __init__(self, key, label, binary, kind, base, log_level, cache="inmemory", http_extra=None, root=None,
+                 tls=None):
         self.key = key
         self.label = label
         self.kind = kind  # "pier" or "distribution"
         self.dir = base / key
-        self.root = self.dir / "root"
-        self.root.mkdir(parents=True)
+        self.dir.mkdir(parents=True)
+        self.root = root or self.dir / "root"  # another registry's root: the same data, served again
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tls = tls  # (certificate, key) or None
+        self.scheme = "https" if tls else "http"
         self.config = self.dir / "config.yml"
         self.cache = cache
         self.log_level = log_level
@@ -237,9 +250,10 @@ class Registry(Managed):
         # and Distribution logs every request at info even with the access log off).
         for attempt in range(3):
             self.port = free_port()
+            tls = f"  tls:\n    certificate: {self.tls[0]}\n    key: {self.tls[1]}\n" if self.tls else ""
             self.config.write_text(REGISTRY_CONFIG.format(root=self.root, cache=self.cache, level=self.log_level,
                                                           port=self.port)
-                                   + "".join(f"  {k}: {v}\n" for k, v in self.http_extra.items()))
+                                   + "".join(f"  {k}: {v}\n" for k, v in self.http_extra.items()) + tls)
             super().start()
             try:
                 wait_connectable(self, self.port, timeout)
@@ -275,7 +289,7 @@ http {{
   uwsgi_temp_path {prefix}/uwsgi;
   scgi_temp_path {prefix}/scgi;
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port}{ssl};
     location = /blob {{ alias {data}; }}
   }}
 }}
@@ -283,19 +297,21 @@ http {{
 
 
 class Nginx(Managed):
-    key = "nginx"
-    label = "nginx"
-
-    def __init__(self, binary, base, data_file):
-        prefix = base / "nginx"
+    def __init__(self, binary, base, data_file, key="nginx", tls=None):
+        self.key = key
+        self.label = "nginx" + (" (TLS)" if tls else "")
+        self.scheme = "https" if tls else "http"
+        prefix = base / key
         prefix.mkdir()
         self.port = free_port()
         user = ""
         if os.geteuid() == 0:  # workers would run as nobody, who cannot enter our 0700 temp dir
             user = "user root;"
         conf = prefix / "nginx.conf"
+        # TLS in user space, as Pier's without kernel TLS; sendfile applies only to the plain port.
+        ssl = f" ssl;\n    ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]}" if tls else ""
         conf.write_text(NGINX_CONFIG.format(workers=os.cpu_count() or 1, prefix=prefix, user=user, port=self.port,
-                                            data=data_file))
+                                            data=data_file, ssl=ssl))
         super().__init__("nginx", [str(binary), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
                          prefix, prefix / "stdout.log", clean_env())
         self.error_log = prefix / "error.log"

@@ -145,6 +145,12 @@ def write_report(path, args, bench, servers, memory, info, started, command, loa
         w("Smoke mode: the sizes are tiny, the figures say nothing about the targets.")
         w("")
 
+    def cpu_per_gb(m, k):
+        """The server's CPU seconds per GB sent, median over the runs."""
+        per_gb = [d["server_cpu_s"] / (d["bytes"] / 1e9) for d in bench.details.get((m, k), [])
+                  if d.get("bytes") and "server_cpu_s" in d]
+        return f"{statistics.median(per_gb):.3f}" if per_gb else "—"
+
     def table(title, unit, rows, with_nginx=False, with_nocache=False, note=None):
         w(f"## {title}")
         w("")
@@ -185,12 +191,26 @@ def write_report(path, args, bench, servers, memory, info, started, command, loa
         w("| --- | --- | --- | --- |")
         for m in ("blob_get_1", "blob_get_8"):
             row = [next(x for x in bench.measures if x.key == m).title]
-            for k in ("pier", "distribution", "nginx"):
-                per_gb = [d["server_cpu_s"] / (d["bytes"] / 1e9) for d in bench.details.get((m, k), [])
-                          if d.get("bytes") and "server_cpu_s" in d]
-                row.append(f"{statistics.median(per_gb):.3f}" if per_gb else "—")
+            row += [cpu_per_gb(m, k) for k in ("pier", "distribution", "nginx")]
             w("| " + " | ".join(row) + " |")
         w("")
+        tls_rows = [m for m in ("blob_get_tls_1", "blob_get_tls_8") if any(x.key == m for x in bench.measures)]
+        if tls_rows:
+            w("## Large blob GET over TLS (MB/s, higher is better)")
+            w("")
+            w("Pier and nginx on one self-signed P-256 certificate (TLS 1.3, OpenSSL in user space on both: this "
+              "kernel has no `tls` module for kernel TLS), Pier on the seeded Pier's storage, nginx on the same data "
+              "file; wrk over HTTPS. CPU per GB as above.")
+            w("")
+            w("| measure | Pier (MB/s) | nginx (MB/s) | Pier / nginx | Pier (CPU s/GB) | nginx (CPU s/GB) |")
+            w("| --- | --- | --- | --- | --- | --- |")
+            for m in tls_rows:
+                p, n = val(m, "pier_tls"), val(m, "nginx_tls")
+                row = [next(x for x in bench.measures if x.key == m).title, cell(m, "pier_tls", "MB/s"),
+                       cell(m, "nginx_tls", "MB/s"), f"{ratio(p, n):.2f}" if ratio(p, n) is not None else "—"]
+                row += [cpu_per_gb(m, k) for k in ("pier_tls", "nginx_tls")]
+                w("| " + " | ".join(row) + " |")
+            w("")
         table(f"Requests per second at {args.connections} connections (higher is better)", "req/s",
               ["head_blob", "get_blob", "get_manifest"], with_nocache="pier_nocache" in servers,
               note=("The clients rotate over the seeded digests and tags (manifests with an Accept header naming "

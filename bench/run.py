@@ -89,6 +89,10 @@ class Bench:
                     repeats=args.blob_repeats),
             Measure("blob_get_8", f"GET {args.big_mib} MiB blob, 8 connections", "MB/s", regs + ["nginx"],
                     repeats=args.blob_repeats),
+            Measure("blob_get_tls_1", f"GET {args.big_mib} MiB blob over TLS, 1 connection", "MB/s",
+                    ["pier_tls", "nginx_tls"], repeats=args.blob_repeats),
+            Measure("blob_get_tls_8", f"GET {args.big_mib} MiB blob over TLS, 8 connections", "MB/s",
+                    ["pier_tls", "nginx_tls"], repeats=args.blob_repeats),
             Measure("head_blob", f"HEAD small blob, {args.connections} connections", "req/s",
                     regs + (["pier_nocache"] if "pier_nocache" in servers else [])),
             Measure("get_blob", f"GET small blob, {args.connections} connections", "req/s", regs),
@@ -109,7 +113,7 @@ class Bench:
         write_random_file(self.push_path, self.push_size)
 
     def url(self, server, path):
-        return f"http://127.0.0.1:{server.port}{path}"
+        return f"{getattr(server, 'scheme', 'http')}://127.0.0.1:{server.port}{path}"
 
     def record(self, measure, key, value, detail):
         self.values.setdefault((measure.key, key), []).append(value)
@@ -125,6 +129,12 @@ class Bench:
             raise BenchError(f"{key} is not running any more (exit {server.proc.returncode}):\n{server.log_tail()}")
         a = self.args
         m = measure.key
+        if m in ("blob_get_tls_1", "blob_get_tls_8"):  # httpload speaks no TLS: wrk (with OpenSSL) does
+            path = "/blob" if key == "nginx_tls" else self.paths["big"]
+            res = run_wrk(a, self.url(server, path), self.script["plain"], 1 if m.endswith("_1") else 8, server,
+                          timeout_s=120)
+            self.check_wrk(measure, key, res, "GET", [path])
+            return res["mbps"], res
         if m in ("blob_get_1", "blob_get_8"):
             conns = 1 if m == "blob_get_1" else 8
             path = "/blob" if key == "nginx" else self.paths["big"]
@@ -409,9 +419,21 @@ def main(argv):
         nginx.start()
         servers["nginx"] = nginx
         log(f"nginx (pid {nginx.pid}) serves {big_file} on 127.0.0.1:{nginx.port}/blob")
+        if args.only != "connections":
+            # TLS on one certificate: Pier on the seeded Pier's root, nginx on the same data file.
+            certificate = make_certificate(base)
+            servers["pier_tls"] = Registry("pier_tls", "Pier (TLS)", args.pier, "pier", base, args.log_level,
+                                           root=servers["pier"].root, tls=certificate)
+            servers["nginx_tls"] = Nginx(args.nginx, base, big_file, key="nginx_tls", tls=certificate)
+            for key in ("pier_tls", "nginx_tls"):
+                servers[key].start()
+                log(f"{servers[key].label} (pid {servers[key].pid}) listens on 127.0.0.1:{servers[key].port}")
         for key, s in servers.items():
-            if key == "nginx":
-                verify_big(s.port, "/blob", content, "nginx")
+            if key in ("nginx", "nginx_tls"):
+                verify_big(s.port, "/blob", content, s.label, ca_file=certificate[0] if key == "nginx_tls" else None)
+            elif key == "pier_tls":
+                verify_big(s.port, f"/v2/{REPO_BIG}/blobs/{content.big_digest}", content, s.label,
+                           ca_file=certificate[0])
             else:
                 verify(s, content, seeded=key != "pier_nocache")
         log("every server answers what was seeded")

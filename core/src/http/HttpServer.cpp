@@ -35,8 +35,8 @@ constexpr std::size_t kMaxDrain = 256 * 1024; // an unread body up to this is re
 constexpr int kAcceptBatch = 256;
 constexpr std::int64_t kSendfileChunk = std::int64_t(1) << 30;
 constexpr auto kTimerTick = std::chrono::milliseconds(100);
-constexpr int kTlsCheckTicks = 10;                 // certificate files are looked at once a second
-constexpr std::size_t kTlsFileChunk = 256 * 1024;  // a file sent through user-space TLS, a piece at a time
+constexpr int kTlsCheckTicks = 10;                // certificate files are looked at once a second
+constexpr std::size_t kTlsFileChunk = 256 * 1024; // a file sent through user-space TLS, a piece at a time
 constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 // Markers in epoll's data for the two descriptors that are no connection.
@@ -462,7 +462,8 @@ bool HttpServer::flush(Connection* connection) {
     int fileFd = connection->file->fileDescriptor();
     if (connection->tls && !connection->tls->kernelSend()) {
       // TLS in user space: the file is encrypted from the output buffer, a piece at a time.
-      std::size_t piece = static_cast<std::size_t>(std::min<std::int64_t>(connection->fileLeft, kTlsFileChunk));
+      std::size_t piece =
+          static_cast<std::size_t>(std::min<std::int64_t>(connection->fileLeft, kTlsFileChunk));
       connection->output.resize(piece);
       ssize_t got = ::pread(fileFd, connection->output.data(), piece, connection->fileOffset);
       if (got <= 0) {
@@ -527,9 +528,11 @@ void HttpServer::reloadTls() {
 void HttpServer::loadTls(bool force) {
   try {
     if (tls_->reload(force))
-      app_.logger().write(LogLevel::info, "tls certificate loaded", {{"certificate", app_.config().http.tls.certificate}});
+      app_.logger().write(LogLevel::info, "tls certificate loaded",
+                          {{"certificate", app_.config().http.tls.certificate}});
   } catch (const std::exception& e) {
-    app_.logger().write(LogLevel::error, "tls certificate not reloaded; the previous one stays", {{"error", e.what()}});
+    app_.logger().write(LogLevel::error, "tls certificate not reloaded; the previous one stays",
+                        {{"error", e.what()}});
   }
 }
 

@@ -57,7 +57,9 @@ void setCipherSuites(SSL_CTX* context, const std::vector<std::string>& names) {
     throw ConfigError("http.tls.ciphersuites: " + takeErrors());
 }
 
-int acceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
+int acceptAnyCertificate(int, X509_STORE_CTX*) {
+  return 1;
+}
 
 // http.tls.clientauth as Distribution names Go's modes; with clientcas and no mode: require and verify.
 void setClientAuthentication(SSL_CTX* context, const Config::Http::Tls& settings) {
@@ -132,14 +134,16 @@ TlsContext::TlsContext(const Config::Http::Tls& settings) : settings_(settings) 
   reload(true);
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(context_); }
+TlsContext::~TlsContext() {
+  SSL_CTX_free(context_);
+}
 
 std::vector<TlsContext::FileStamp> TlsContext::stampFiles() const {
   std::vector<FileStamp> stamps;
   std::vector<std::string> files{settings_.certificate, settings_.key};
   files.insert(files.end(), settings_.clientCAs.begin(), settings_.clientCAs.end());
   for (const std::string& file : files) {
-    struct stat info{};
+    struct stat info {};
     FileStamp stamp{file};
     if (::stat(file.c_str(), &info) == 0) {
       stamp.modified = info.st_mtim.tv_sec * 1000000000LL + info.st_mtim.tv_nsec;
@@ -251,9 +255,13 @@ ssize_t TlsSession::write(const char* data, std::size_t size) {
   return result(SSL_write(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX))));
 }
 
-bool TlsSession::hasBuffered() const { return SSL_has_pending(ssl_) == 1; }
+bool TlsSession::hasBuffered() const {
+  return SSL_has_pending(ssl_) == 1;
+}
 
-bool TlsSession::kernelSend() const { return BIO_get_ktls_send(SSL_get_wbio(ssl_)) == 1; }
+bool TlsSession::kernelSend() const {
+  return BIO_get_ktls_send(SSL_get_wbio(ssl_)) == 1;
+}
 
 ssize_t TlsSession::sendFile(int fileFd, off_t offset, std::size_t size) {
   ERR_clear_error();
@@ -266,6 +274,8 @@ ssize_t TlsSession::sendFile(int fileFd, off_t offset, std::size_t size) {
   return result(static_cast<int>(sent));
 }
 
-std::string TlsSession::protocol() const { return SSL_get_version(ssl_); }
+std::string TlsSession::protocol() const {
+  return SSL_get_version(ssl_);
+}
 
 } // namespace pier::http
