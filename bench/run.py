@@ -37,7 +37,7 @@ from connections import PIER_HTTP_EXTENSIONS, ConnBench, raise_nofile
 from clients import (Client, Content, build_httpload, file_digest, push_blob_bytes, push_chunked, push_monolithic,
                      run_httpload, run_wrk, seed, verify, verify_big, write_random_file, wrk_script)
 from procs import (MANIFEST_ACCEPT, MB, MIB, REPO_APP, REPO_BIG, REPO_PUSH, REPO_ROOT, REPO_SMALL, BenchError,
-                   BenchTimeout, Nginx, Registry, log, stop_all)
+                   BenchTimeout, Nginx, Registry, log, make_certificate, stop_all)
 from report import fmt, machine_info, tool_version, write_report
 
 # --------------------------------------------------------------------------
