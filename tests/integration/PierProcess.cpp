@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -208,6 +209,15 @@ HttpResponse httpRequest(std::uint16_t port, const std::string& method, const st
   }
   if (method != "HEAD") Poco::StreamCopier::copyToString(in, result.body);
   return result;
+}
+
+std::string basicAuthorization(const std::string& credentials) {
+  std::ostringstream encoded;
+  Poco::Base64Encoder encoder(encoded);
+  encoder.rdbuf()->setLineLength(0);
+  encoder << credentials;
+  encoder.close();
+  return "Basic " + encoded.str();
 }
 
 Poco::JSON::Object::Ptr parseJson(const std::string& text) {

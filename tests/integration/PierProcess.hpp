@@ -111,6 +111,10 @@ HttpResponse httpRequest(std::uint16_t port, const std::string& method, const st
                          const std::string& body = {},
                          const std::map<std::string, std::string>& headers = {});
 
+// "Basic <base64 of credentials>", credentials being "user:password" (or, to
+// test refusals, anything else).
+std::string basicAuthorization(const std::string& credentials);
+
 // A JSON object from text (throws unless the text is one).
 Poco::JSON::Object::Ptr parseJson(const std::string& text);
 // The strings of an array member; empty when the member is absent.

@@ -17,6 +17,7 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include "RecordingLogger.hpp"
 #include "RedisServerProcess.hpp"
 #include "plugin/PluginLoader.hpp"
 
@@ -24,30 +25,12 @@ namespace pier {
 namespace {
 
 using namespace std::chrono_literals;
+using test::RecordingLogger;
 using test::RedisReply;
 using test::RedisServerProcess;
 using Clock = std::chrono::steady_clock;
 
 // Helpers --------------------------------------------------------------------
-
-class RecordingLogger final : public Logger {
-public:
-  void log(LogLevel level, std::string_view message) override {
-    std::lock_guard lock(mutex_);
-    lines_.push_back(std::string(level == LogLevel::warn ? "warn: " : "info: ") + std::string(message));
-  }
-  bool enabled(LogLevel) const override { return true; }
-  std::size_t count(const std::string& text) const {
-    std::lock_guard lock(mutex_);
-    std::size_t n = 0;
-    for (const auto& line : lines_) n += line.find(text) != std::string::npos;
-    return n;
-  }
-
-private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> lines_;
-};
 
 PluginLoader& plugins() {
   static PluginLoader loader;
