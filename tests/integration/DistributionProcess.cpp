@@ -11,7 +11,7 @@ bool DistributionServer::available() {
   return access(kDistributionBinary, X_OK) == 0;
 }
 
-DistributionServer::DistributionServer(const std::filesystem::path& root) {
+DistributionServer::DistributionServer(const std::filesystem::path& root, const std::string& extraConfig) {
   // No upload purging, so nothing changes in the root but what the test does;
   // a drain timeout, so SIGTERM shuts it down cleanly (exit code 0).
   writeFile(dir_ / "config.yml",
@@ -23,7 +23,8 @@ DistributionServer::DistributionServer(const std::filesystem::path& root) {
                 "\n"
                 "  delete:\n    enabled: true\n"
                 "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-                "http:\n  addr: 127.0.0.1:0\n  secret: pier-interop-test\n  draintimeout: 5s\n");
+                "http:\n  addr: 127.0.0.1:0\n  secret: pier-interop-test\n  draintimeout: 5s\n" +
+                extraConfig);
   pid_ = spawnProcess(kDistributionBinary, {"serve", (dir_ / "config.yml").string()}, {}, dir_.path(),
                       dir_ / "server.log");
   // Distribution logs: level=info msg="listening on 127.0.0.1:43801" ...

@@ -16,10 +16,11 @@ namespace pier::test {
 
 inline constexpr const char* kDistributionBinary = "/usr/bin/docker-registry";
 
-// `docker-registry serve` over a filesystem root, deletes enabled, no upload purging.
+// `docker-registry serve` over a filesystem root, deletes enabled, no upload
+// purging; extraConfig is appended (YAML at the top level, e.g. an auth section).
 class DistributionServer {
 public:
-  explicit DistributionServer(const std::filesystem::path& root);
+  explicit DistributionServer(const std::filesystem::path& root, const std::string& extraConfig = {});
   ~DistributionServer();
   DistributionServer(const DistributionServer&) = delete;
   DistributionServer& operator=(const DistributionServer&) = delete;

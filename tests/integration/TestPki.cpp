@@ -95,9 +95,14 @@ Credential issueCertificate(const std::filesystem::path& dir, const std::string&
                              : "keyUsage = critical,digitalSignature");
     extensions.push_back("extendedKeyUsage = serverAuth,clientAuth");
   }
+  std::vector<std::string> alternativeNames;
+  for (const auto& ip : options.ipAddresses) alternativeNames.push_back("IP:" + ip);
+  for (const auto& dns : options.dnsNames) alternativeNames.push_back("DNS:" + dns);
   std::string names;
-  for (const auto& ip : options.ipAddresses) names += (names.empty() ? "" : ",") + ("IP:" + ip);
-  for (const auto& dns : options.dnsNames) names += (names.empty() ? "" : ",") + ("DNS:" + dns);
+  for (const auto& alternativeName : alternativeNames) {
+    if (!names.empty()) names += ',';
+    names += alternativeName;
+  }
   if (!names.empty()) extensions.push_back("subjectAltName = " + names);
   std::filesystem::path config = writeRequestConfig(dir, name, extensions);
   std::filesystem::path request = dir / (name + ".csr");
