@@ -31,7 +31,7 @@ public:
       throw pier::ConfigError("notifications.endpoints.path: cannot open " + path + " for appending");
   }
 
-  void write(const pier::Context& /*context*/, const std::vector<pier::Event>& events) override {
+  int write(const pier::Context& /*context*/, const std::vector<pier::Event>& events) override {
     std::lock_guard lock(mutex_);
     for (const auto& event : events) {
       Poco::JSON::Object line(Poco::JSON_PRESERVE_KEY_ORDER);
@@ -48,7 +48,8 @@ public:
       out_ << '\n';
     }
     out_.flush();
-    if (!out_) throw pier::Error("jsonlines sink: writing events failed");
+    if (!out_) throw pier::DeliveryError("jsonlines sink: writing events failed");
+    return 0; // a file has no status to report
   }
 
 private:

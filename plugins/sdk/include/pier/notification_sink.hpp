@@ -9,6 +9,7 @@
 
 #include "pier/blob_descriptor_cache.hpp"
 #include "pier/context.hpp"
+#include "pier/errors.hpp"
 
 namespace pier {
 
@@ -47,12 +48,27 @@ struct Event {
   Poco::JSON::Object::Ptr extensions; // null or further members of the event's JSON
 };
 
-// Receives batches of events off the request path. write() may block and may
-// throw; the server retries with backoff and never loses a request to it.
+// A delivery that did not succeed; status is the receiver's answer (an HTTP
+// status) when there was one, 0 when it never answered.
+class PIER_SDK_API DeliveryError : public Error {
+public:
+  explicit DeliveryError(const std::string& what, int status = 0) : Error(what), status_(status) {}
+  int status() const noexcept { return status_; }
+
+private:
+  int status_;
+};
+
+// Receives batches of events, in order, from the server's delivery thread for
+// its endpoint (never from a request, never two batches at once). The server
+// keeps every event on disk until write() returns, so a sink gets retries
+// with backoff and durability across restarts without writing either.
 class PIER_SDK_API NotificationSink {
 public:
   virtual ~NotificationSink() = default;
-  virtual void write(const Context& context, const std::vector<Event>& events) = 0;
+  // Delivers the batch or throws (DeliveryError, or any std::exception: a
+  // failure); returns the receiver's status (e.g. 200) or 0 when it has none.
+  virtual int write(const Context& context, const std::vector<Event>& events) = 0;
   virtual void close() {}
 };
 
