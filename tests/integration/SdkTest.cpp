@@ -49,14 +49,16 @@ TEST(Sdk, PluginBuiltOutsideTheTreeAgainstTheInstalledSdkIsLoaded) {
   const std::string base = "version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  addr: 127.0.0.1:0\n"
                            "notifications:\n  endpoints:\n    - name: audit\n      type: jsonlines\n"
                            "      url: file:///unused\n";
-  writeFile(dir / "missing.yml", base);
+  // In-memory storage keeps no directory: the queue's is named.
+  const std::string queue = "  queue:\n    directory: " + (dir / "queue").string() + "\n";
+  writeFile(dir / "missing.yml", base + queue);
   auto missing = runCommand(pier, {"serve", (dir / "missing.yml").string()});
   EXPECT_EQ(missing.exitCode, 1);
   EXPECT_NE(missing.output.find("notifications.endpoints.parameters.path: is required"), std::string::npos)
       << missing.output;
 
   writeFile(dir / "ok.yml",
-            base + "      parameters:\n        path: " + (dir / "events.jsonl").string() + "\n");
+            base + "      parameters:\n        path: " + (dir / "events.jsonl").string() + "\n" + queue);
   auto started = runCommand(pier, {"serve", (dir / "ok.yml").string()}, {}, {}, std::chrono::seconds(3));
   EXPECT_NE(started.output.find("msg=listening"), std::string::npos) << started.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "events.jsonl"));

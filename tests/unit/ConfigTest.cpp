@@ -341,8 +341,8 @@ TEST(ConfigEnvironment, ListItems) {
                                {"REGISTRY_NOTIFICATIONS_ENDPOINTS_1_NAME", "b"},
                                {"REGISTRY_NOTIFICATIONS_ENDPOINTS_1_URL", "http://b"}});
   ASSERT_EQ(config.notifications.endpoints.size(), 2u);
-  EXPECT_EQ(config.notifications.endpoints[0]->getValue<std::string>("url"), "http://changed");
-  EXPECT_EQ(config.notifications.endpoints[1]->getValue<std::string>("name"), "b");
+  EXPECT_EQ(config.notifications.endpoints[0].url, "http://changed");
+  EXPECT_EQ(config.notifications.endpoints[1].name, "b");
 
   std::string message = errorOf(yaml, {{"REGISTRY_NOTIFICATIONS_ENDPOINTS_5_URL", "http://x"}});
   EXPECT_STARTS_WITH(message, "REGISTRY_NOTIFICATIONS_ENDPOINTS_5_URL: ");
@@ -617,10 +617,11 @@ TEST(ConfigValues, AuthNotificationsAndExtensions) {
   EXPECT_EQ(config.auth->parameters->getValue<std::string>("path"), "/auth/htpasswd");
   EXPECT_TRUE(config.notifications.includeReferences);
   ASSERT_EQ(config.notifications.endpoints.size(), 1u);
-  const auto& endpoint = *config.notifications.endpoints[0];
-  EXPECT_EQ(endpoint.getValue<std::string>("name"), "listener");
-  EXPECT_EQ(endpoint.getValue<std::string>("type"), "webhook"); // the default sink
-  EXPECT_EQ(endpoint.getValue<int>("threshold"), 10);
+  const auto& endpoint = config.notifications.endpoints[0];
+  EXPECT_EQ(endpoint.name, "listener");
+  EXPECT_EQ(endpoint.type, "webhook"); // the default sink
+  EXPECT_EQ(endpoint.section->getValue<std::string>("type"), "webhook");
+  EXPECT_EQ(endpoint.threshold, 10);
   EXPECT_EQ(config.plugins.directory, "/usr/lib/pier/plugins");
 }
 
@@ -854,7 +855,7 @@ compatibility:
   EXPECT_EQ(config.http.tls.minimumTls, "tls1.2");
   EXPECT_TRUE(config.notifications.includeReferences);
   ASSERT_EQ(config.notifications.endpoints.size(), 1u);
-  EXPECT_EQ(config.notifications.endpoints[0]->getValue<std::string>("url"), "https://my.listener.com/event");
+  EXPECT_EQ(config.notifications.endpoints[0].url, "https://my.listener.com/event");
   EXPECT_EQ(config.redis->getValue<std::string>("addr"), "localhost:6379");
   EXPECT_EQ(config.health.storageDriverThreshold, 3);
   EXPECT_EQ(config.proxy->getValue<std::string>("remoteurl"), "https://registry-1.docker.io");

@@ -1,10 +1,27 @@
 #include "app/App.hpp"
 
+#include <pier/config.hpp>
+
 namespace pier {
+
+// How long shutdown waits for a delivery in flight (its context is cancelled at once).
+constexpr auto kNotificationStopWait = std::chrono::seconds(5);
 
 std::filesystem::path pluginDirectory(const Config& config) {
   return config.plugins.directory.empty() ? defaultPluginDirectory()
                                           : std::filesystem::path(config.plugins.directory);
+}
+
+std::filesystem::path notificationQueueDirectory(const Config& config) {
+  if (!config.notifications.queue.directory.empty())
+    return std::filesystem::absolute(config.notifications.queue.directory).lexically_normal();
+  if (config.storage.driver.name != "filesystem")
+    throw ConfigError("notifications.queue.directory: is required with notifications.endpoints when the "
+                      "storage driver (" + config.storage.driver.name + ") keeps no local directory");
+  // The filesystem driver's default root, as in Distribution.
+  std::string root = config::getString(*config.storage.driver.parameters, "rootdirectory", "storage.filesystem",
+                                       "/var/lib/registry");
+  return (std::filesystem::absolute(root) / "pier-notifications").lexically_normal();
 }
 
 namespace {
@@ -39,11 +56,19 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   }
   if (mode == AppMode::serve && config_.auth)
     accessController_ = catalog.createAccessController(config_.auth->name, *config_.auth->parameters);
+  std::vector<Notifier::Endpoint> endpoints;
   if (mode == AppMode::serve) {
-    for (const auto& endpoint : config_.notifications.endpoints) {
-      if (endpoint->has("disabled") && endpoint->getValue<bool>("disabled")) continue;
-      std::string type = endpoint->has("type") ? endpoint->getValue<std::string>("type") : "webhook";
-      sinks_.push_back(catalog.createNotificationSink(type, *endpoint));
+    const auto& notifications = config_.notifications;
+    for (const auto& endpoint : notifications.endpoints) {
+      if (endpoint.disabled) {
+        logger_.write(LogLevel::info, "notification endpoint disabled", {{"endpoint", endpoint.name}});
+        continue;
+      }
+      DurableQueue::Options queue{notificationQueueDirectory(config_) / queueDirectoryName(endpoint.name),
+                                  static_cast<std::uint64_t>(notifications.queue.maxBytes),
+                                  notifications.queue.refuseWhenFull, 0};
+      endpoints.push_back(Notifier::Endpoint{endpoint, catalog.createNotificationSink(endpoint.type, *endpoint.section),
+                                             std::make_unique<DurableQueue>(std::move(queue), endpoint.name, logger_)});
     }
   }
   const auto& health = config_.health;
@@ -56,7 +81,13 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
       *driver_, cache_.get(),
       RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.automaticMount},
       healthCheck_.get());
-  eventSink_ = std::make_unique<LoggingEventSink>(logger_);
+  if (endpoints.empty()) {
+    eventSink_ = std::make_unique<LoggingEventSink>(logger_);
+  } else {
+    auto notifier = std::make_unique<Notifier>(std::move(endpoints), logger_);
+    notifier_ = notifier.get();
+    eventSink_ = std::move(notifier);
+  }
   const auto& purging = config_.storage.uploadPurging;
   if (mode == AppMode::serve && purging.enabled && !config_.storage.readOnly)
     uploadPurger_ = std::make_unique<UploadPurger>(
@@ -64,7 +95,11 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
 }
 
 App::~App() {
-  for (const auto& sink : sinks_) sink->close();
+  stopNotifications();
+}
+
+bool App::stopNotifications() {
+  return notifier_ ? notifier_->stop(kNotificationStopWait) : true;
 }
 
 } // namespace pier

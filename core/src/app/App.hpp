@@ -10,6 +10,7 @@
 #include "app/LineLogger.hpp"
 #include "config/Config.hpp"
 #include "events/EventSink.hpp"
+#include "events/Notifier.hpp"
 #include "plugin/PluginLoader.hpp"
 #include "storage/Registry.hpp"
 #include "storage/UploadPurger.hpp"
@@ -43,11 +44,14 @@ public:
   // Null when the config names no cache / no access controller (the latter always in maintenance mode).
   BlobDescriptorCache* blobDescriptorCache() const { return cache_.get(); }
   AccessController* accessController() const { return accessController_.get(); }
-  const std::vector<std::shared_ptr<NotificationSink>>& notificationSinks() const { return sinks_; }
 
   Registry& registry() const { return *registry_; }
   // Where the events of every request go.
   EventSink& eventSink() const { return *eventSink_; }
+  // The broadcaster to notifications.endpoints; null when none is enabled (or in maintenance mode).
+  Notifier* notifier() const { return notifier_; }
+  // Stops the delivery threads (bounded); false when a sink was left running (see Notifier::stop).
+  bool stopNotifications();
 
 private:
   Config config_;
@@ -56,9 +60,9 @@ private:
   std::shared_ptr<StorageDriver> driver_;
   std::shared_ptr<BlobDescriptorCache> cache_;
   std::shared_ptr<AccessController> accessController_;
-  std::vector<std::shared_ptr<NotificationSink>> sinks_;
   std::unique_ptr<Registry> registry_;
-  std::unique_ptr<EventSink> eventSink_;
+  std::unique_ptr<EventSink> eventSink_; // owns the sinks and their queues when notifier_ is set
+  Notifier* notifier_ = nullptr;
   // Last: the background threads stop before everything they use.
   std::unique_ptr<HealthCheck> healthCheck_;
   std::unique_ptr<UploadPurger> uploadPurger_;
@@ -66,5 +70,10 @@ private:
 
 // The plugin directory the config names, or the default next to the executable.
 std::filesystem::path pluginDirectory(const Config& config);
+
+// Where the endpoints' queues live: notifications.queue.directory, else
+// pier-notifications under the filesystem driver's root. Throws ConfigError
+// for other drivers without the key.
+std::filesystem::path notificationQueueDirectory(const Config& config);
 
 } // namespace pier

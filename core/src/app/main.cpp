@@ -1,10 +1,12 @@
 // The pier command line: serve, garbage-collect, plugins, version.
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <pthread.h>
 
 #include "app/App.hpp"
+#include "app/DebugServer.hpp"
 #include "http/HttpServer.hpp"
 #include "storage/GarbageCollector.hpp"
 
@@ -58,6 +60,14 @@ int serve(int argc, char** argv) {
     logger->write(pier::LogLevel::warn, "configuration", {{"warning", warning}});
   pier::App app(std::move(config), *logger);
   pier::HttpServer server(app);
+  std::unique_ptr<pier::DebugServer> debug;
+  if (!app.config().http.debug.addr.empty()) {
+    debug = std::make_unique<pier::DebugServer>(app.config().http.debug.addr, *logger);
+    debug->addPage("/debug/notifications", [&app] {
+      return pier::figuresJson(app.notifier() ? app.notifier()->figures() : std::vector<pier::EndpointFigures>{});
+    });
+    debug->start();
+  }
   server.start();
   logger->write(pier::LogLevel::info, "listening",
                 {{"addr", server.address()},
@@ -72,7 +82,14 @@ int serve(int argc, char** argv) {
   }
   logger->write(pier::LogLevel::info, "stopping", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.stop();
+  if (debug) debug->stop();
+  bool notificationsStopped = app.stopNotifications();
   logger->write(pier::LogLevel::info, "stopped", {});
+  if (!notificationsStopped) {
+    // A sink still runs in a plugin's code: exit without unloading it (what it carried stays queued).
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <Poco/JSON/Array.h>
 
 #include "config/ConfigSchema.hpp"
+#include "config/NotificationsConfig.hpp"
 #include "config/YamlToJson.hpp"
 #include "pier/config.hpp"
 #include "pier/errors.hpp"
@@ -141,13 +142,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   std::vector<std::string> controllers = configschema::pluginNames(*auth, *schema.field("auth"));
   if (!controllers.empty()) config.auth = namedPlugin(*auth, controllers[0]);
 
-  Object::Ptr notifications = sectionOf(*document, "notifications");
-  config.notifications.includeReferences =
-      config::getBool(*sectionOf(*notifications, "events"), "includereferences", "", false);
-  if (Array::Ptr endpoints = notifications->getArray("endpoints")) {
-    for (std::size_t i = 0; i < endpoints->size(); ++i)
-      config.notifications.endpoints.push_back(endpoints->getObject(static_cast<unsigned int>(i)));
-  }
+  config.notifications = parseNotifications(*sectionOf(*document, "notifications"));
 
   config.redis = sectionOf(*document, "redis");
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -99,8 +100,27 @@ struct Config {
   std::optional<NamedPlugin> auth; // auth: {<controller>: {...}}
 
   struct Notifications {
-    bool includeReferences = false;                 // notifications.events.includereferences
-    std::vector<Poco::JSON::Object::Ptr> endpoints; // each endpoint's section, as given
+    bool includeReferences = false; // notifications.events.includereferences
+    // One notifications.endpoints[] entry; Distribution's defaults.
+    struct Endpoint {
+      std::string name; // unique; names the endpoint's queue directory
+      std::string url;  // http(s) for the webhook type
+      std::string type = "webhook";
+      bool disabled = false;
+      std::chrono::milliseconds timeout = std::chrono::seconds(1); // one delivery, at most
+      int threshold = 10;                                          // failures in a row before backing off
+      std::chrono::milliseconds backoff = std::chrono::seconds(1);
+      std::vector<std::string> ignoredMediaTypes; // ignoredmediatypes and ignore.mediatypes together
+      std::vector<std::string> ignoredActions;    // ignore.actions
+      Poco::JSON::Object::Ptr section;            // the entry as given: the sink factory's parameters
+    };
+    std::vector<Endpoint> endpoints;
+    // Pier extensions: the durable queue of every endpoint.
+    struct Queue {
+      std::string directory; // "" = <storage.filesystem.rootdirectory>/pier-notifications
+      std::int64_t maxBytes = std::int64_t(1) << 30;
+      bool refuseWhenFull = false; // full: refuse (writes answered 503) or dropoldest
+    } queue;
   } notifications;
 
   Poco::JSON::Object::Ptr redis; // the redis section, for plugins that use Redis; never null

@@ -1,6 +1,7 @@
 #include "config/ConfigSchema.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 #include <Poco/JSON/Array.h>
@@ -222,7 +223,7 @@ NodePtr buildSchema() {
           {"url", string()},
           {"headers", headers()},
           {"timeout", duration()},
-          {"threshold", integer()},
+          {"threshold", integer(0, 1000000)},
           {"backoff", duration()},
           {"ignoredmediatypes", stringList()},
           {"ignore", section({{"mediatypes", stringList()}, {"actions", stringList()}})},
@@ -234,6 +235,10 @@ NodePtr buildSchema() {
   NodePtr notifications = section({
       {"events", section({{"includereferences", boolean()}})},
       {"endpoints", list(endpoint)},
+      // Pier extension: the durable queue of every endpoint.
+      {"queue", section({{"directory", string()},
+                         {"maxbytes", integer(4096, std::int64_t(1) << 50)},
+                         {"full", string({"dropoldest", "refuse"})}})},
   });
 
   // Both the Distribution 2.x keys (addr, pool) and the 3.x ones (addrs, go-redis options).

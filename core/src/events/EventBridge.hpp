@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pier/blob_descriptor_cache.hpp>
 
@@ -18,18 +19,33 @@ struct RequestRecord {
   std::string userAgent;
 };
 
+// What every event of this server carries: the source record, and whether
+// manifest events list the manifest's references (notifications.events.includereferences).
+struct EventSource {
+  std::string addr;
+  std::string instanceId;
+  bool includeReferences = false;
+};
+
 // The one place where events are made (Distribution's notifications bridge):
 // a repository reports what succeeded, the bridge fills in the request, the
-// actor and the source and hands the event to the sink.
+// actor, the source and the target's URL and hands the event to the sink.
 class EventBridge {
 public:
-  EventBridge(EventSink& sink, RequestRecord request, std::string actor, std::string sourceAddr,
-              std::string instanceId)
-      : sink_(sink), request_(std::move(request)), actor_(std::move(actor)),
-        sourceAddr_(std::move(sourceAddr)), instanceId_(std::move(instanceId)) {}
+  // urlBase: what target URLs start with, before "/v2/..." (scheme, host and http.prefix; "" for relative URLs).
+  EventBridge(EventSink& sink, const EventSource& source, RequestRecord request, std::string actor,
+              std::string urlBase)
+      : sink_(sink), source_(source), request_(std::move(request)), actor_(std::move(actor)),
+        urlBase_(std::move(urlBase)) {}
 
-  void manifestPushed(const std::string& repository, const Descriptor& manifest, const std::string& tag);
-  void manifestPulled(const std::string& repository, const Descriptor& manifest, const std::string& tag);
+  // Whether manifest events want the manifest's references (callers skip the work otherwise).
+  bool wantsReferences() const { return source_.includeReferences; }
+
+  // references: the manifest's config and layers, or an index's children.
+  void manifestPushed(const std::string& repository, const Descriptor& manifest, const std::string& tag,
+                      const std::vector<Descriptor>& references);
+  void manifestPulled(const std::string& repository, const Descriptor& manifest, const std::string& tag,
+                      const std::vector<Descriptor>& references);
   void manifestDeleted(const std::string& repository, const std::string& digest);
   void tagDeleted(const std::string& repository, const std::string& tag);
   void blobPushed(const std::string& repository, const Descriptor& blob);
@@ -38,14 +54,16 @@ public:
   void blobDeleted(const std::string& repository, const std::string& digest);
 
 private:
-  void emit(const std::string& action, const std::string& repository, const Descriptor& target,
-            const std::string& tag);
+  Event makeEvent(const std::string& action, const std::string& repository) const;
+  // A manifest or blob that exists: size, length and URL as Distribution fills them.
+  Event describedEvent(const std::string& action, const std::string& repository, const Descriptor& target,
+                       const char* kind) const;
 
   EventSink& sink_;
+  const EventSource& source_;
   RequestRecord request_;
   std::string actor_;
-  std::string sourceAddr_;
-  std::string instanceId_;
+  std::string urlBase_;
 };
 
 } // namespace pier

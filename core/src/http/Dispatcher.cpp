@@ -36,6 +36,20 @@ AuthRequest authRequestOf(const Exchange& exchange) {
   return auth;
 }
 
+// What event target URLs start with: http.host (or the request's scheme and
+// Host, as forwarded by a proxy) and http.prefix, as Distribution's URL builder.
+std::string eventUrlBase(const Exchange& exchange, const Config::Http& http) {
+  std::string base = exchange.urlFor("");
+  if (http.relativeUrls || !http.host.empty()) return base;
+  const auto& request = exchange.request();
+  std::string scheme = request.get("X-Forwarded-Proto", http.tls.certificate.empty() ? "http" : "https");
+  std::string host = request.get("X-Forwarded-Host", request.getHost());
+  // A proxy chain lists several: the first is the client's.
+  scheme = scheme.substr(0, scheme.find(','));
+  host = host.substr(0, host.find(','));
+  return scheme + "://" + host + base;
+}
+
 RequestRecord requestRecordOf(const Exchange& exchange) {
   const auto& request = exchange.request();
   return RequestRecord{exchange.requestId(), exchange.clientAddress(), request.getHost(), request.getMethod(),
@@ -82,7 +96,8 @@ std::vector<Access> accessRecords(const RouteMatch& match, const Exchange& excha
 }
 
 Dispatcher::Dispatcher(App& app, std::string sourceAddress, long long maxUploads)
-    : app_(app), sourceAddress_(std::move(sourceAddress)), instanceId_(newUuid()), maxUploads_(maxUploads) {}
+    : app_(app), eventSource_{std::move(sourceAddress), newUuid(), app.config().notifications.includeReferences},
+      maxUploads_(maxUploads) {}
 
 void Dispatcher::authorize(Exchange& exchange, const AuthRequest& request,
                            const std::vector<Access>& wanted) {
@@ -109,9 +124,17 @@ void Dispatcher::dispatch(Exchange& exchange) {
     authRequest = authRequestOf(exchange);
     authorize(exchange, authRequest, accessRecords(match, exchange));
   }
-  if (app_.config().storage.readOnly && route.access == RouteAccess::repository && !isRead(exchange.method()))
-    throw errcode::Exception(errcode::Unsupported,
-                             "the registry is in read-only mode (storage.maintenance.readonly)");
+  if (route.access == RouteAccess::repository && !isRead(exchange.method())) {
+    if (app_.config().storage.readOnly)
+      throw errcode::Exception(errcode::Unsupported,
+                               "the registry is in read-only mode (storage.maintenance.readonly)");
+    // A full notification queue that may not drop events: the write would make one it cannot keep.
+    std::string refusal = app_.eventSink().writeRefusal();
+    if (!refusal.empty()) {
+      exchange.response().set("Retry-After", "10");
+      throw errcode::Exception(errcode::Unavailable, refusal);
+    }
+  }
 
   if (auto handler = std::get_if<RegistryHandler>(&route.handler))
     return (*handler)(exchange, app_.registry());
@@ -134,8 +157,8 @@ void Dispatcher::dispatch(Exchange& exchange) {
     slot.counter = &uploadsInFlight_;
   }
 
-  EventBridge events(app_.eventSink(), requestRecordOf(exchange), exchange.context().user(), sourceAddress_,
-                     instanceId_);
+  EventBridge events(app_.eventSink(), eventSource_, requestRecordOf(exchange), exchange.context().user(),
+                     eventUrlBase(exchange, app_.config().http));
   Repository::PullCheck mayPull;
   if (AccessController* controller = app_.accessController()) {
     // Whether this request may pull another repository: for mounts that discover their source.

@@ -8,6 +8,7 @@
 #include <pier/access_controller.hpp>
 
 #include "errcode/ErrorCode.hpp"
+#include "events/EventBridge.hpp"
 
 namespace pier {
 
@@ -41,8 +42,7 @@ private:
   void writeAccessLog(const Exchange& exchange, long long micros);
 
   App& app_;
-  std::string sourceAddress_;
-  std::string instanceId_;
+  EventSource eventSource_; // this server's address and instance id, in every event
   long long maxUploads_;
   std::atomic<long long> uploadsInFlight_{0};
 };

@@ -82,9 +82,9 @@ std::pair<const errcode::Code*, std::string> headErrorCode(int status) {
 
 } // namespace
 
-std::pair<std::string, std::uint16_t> parseListenAddress(const std::string& addr) {
+std::pair<std::string, std::uint16_t> parseListenAddress(const std::string& addr, const std::string& key) {
   std::size_t colon = addr.rfind(':');
-  if (colon == std::string::npos) throw ConfigError("http.addr: \"" + addr + "\" is not host:port");
+  if (colon == std::string::npos) throw ConfigError(key + ": \"" + addr + "\" is not host:port");
   std::string host = addr.substr(0, colon);
   std::string port = addr.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -92,7 +92,7 @@ std::pair<std::string, std::uint16_t> parseListenAddress(const std::string& addr
   if (host == "localhost") host = "127.0.0.1";
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port) > 65535)
-    throw ConfigError("http.addr: \"" + addr + "\" has no valid port");
+    throw ConfigError(key + ": \"" + addr + "\" has no valid port");
   return {host, static_cast<std::uint16_t>(std::stoi(port))};
 }
 

@@ -506,6 +506,15 @@ Manifest parseManifest(std::string_view bytes, std::string_view contentType) {
   return manifest;
 }
 
+std::vector<Descriptor> manifestReferences(const Manifest& manifest) {
+  std::vector<Descriptor> references;
+  for (const auto* list : {&manifest.blobs, &manifest.manifests}) {
+    for (const ManifestDescriptor& item : *list)
+      references.push_back(Descriptor{item.digest.toString(), item.size, item.mediaType});
+  }
+  return references;
+}
+
 std::string detectManifestMediaType(std::string_view bytes) {
   TopLevelScanner scanner(bytes);
   if (!scanner.scan()) return std::string(mediatype::kOciManifest);

@@ -8,6 +8,8 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <pier/blob_descriptor_cache.hpp>
+
 #include "storage/Reference.hpp"
 
 // Parsing and validation of the manifest formats clients push: Docker schema2
@@ -54,6 +56,10 @@ struct Manifest {
 // errcode::Exception MANIFEST_INVALID with a detail that says what is wrong
 // (schema1 included: it is not supported).
 Manifest parseManifest(std::string_view bytes, std::string_view contentType);
+
+// What a manifest references, as Distribution's Manifest.References(): an
+// image manifest's config and layers, an index's children (not the subject).
+std::vector<Descriptor> manifestReferences(const Manifest& manifest);
 
 // The media type of stored manifest bytes, without validation: the mediaType
 // field, else inferred from the structure (OCI index or OCI manifest).

@@ -114,7 +114,7 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
                   manifest.annotations};
   if (manifest.subject) summary.subject = manifest.subject->digest;
   rememberSummary(digest, std::move(summary));
-  PutResult result{digest, std::nullopt, manifest.mediaType};
+  PutResult result{digest, std::nullopt, manifest.mediaType, manifestReferences(manifest)};
   if (manifest.subject) result.subject = manifest.subject->digest;
   return result;
 }

@@ -38,6 +38,7 @@ public:
     Digest digest;
     std::optional<Digest> subject;
     std::string mediaType;
+    std::vector<Descriptor> references; // manifestReferences of what was stored
   };
   // Validates and stores a manifest and, when tag is given, points the tag at
   // it. expectedDigest (a PUT by digest) must match the bytes. Referenced

@@ -134,9 +134,18 @@ Digest Repository::resolveTag(const std::string& tag) {
 
 ManifestService::Stored Repository::getManifest(const Digest& digest, const std::string& tag) {
   auto stored = registry_.manifests().get(context_, name_, digest);
+  std::vector<Descriptor> references;
+  if (events_.wantsReferences()) {
+    try {
+      references = manifestReferences(parseManifest(stored.content, ""));
+    } catch (const errcode::Exception&) {
+      // Stored bytes that do not parse (schema1 written by another registry): no references to name.
+    }
+  }
   events_.manifestPulled(
       name_,
-      Descriptor{digest.toString(), static_cast<std::int64_t>(stored.content.size()), stored.mediaType}, tag);
+      Descriptor{digest.toString(), static_cast<std::int64_t>(stored.content.size()), stored.mediaType}, tag,
+      references);
   return stored;
 }
 
@@ -146,8 +155,8 @@ ManifestService::PutResult Repository::putManifest(const std::optional<std::stri
   const auto size = static_cast<std::int64_t>(content.size());
   auto result =
       registry_.manifests().put(context_, name_, tag, expectedDigest, std::move(content), contentType);
-  events_.manifestPushed(name_, Descriptor{result.digest.toString(), size, result.mediaType},
-                         tag.value_or(""));
+  events_.manifestPushed(name_, Descriptor{result.digest.toString(), size, result.mediaType}, tag.value_or(""),
+                         result.references);
   return result;
 }
 
