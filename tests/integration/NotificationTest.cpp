@@ -7,6 +7,7 @@
 #include <csignal>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -98,14 +99,19 @@ std::vector<std::string> digests(const std::vector<Poco::JSON::Object::Ptr>& eve
 std::uint16_t debugPort(const PierServer& server) {
   std::smatch match;
   std::string log = server.log();
-  if (!std::regex_search(log, match, std::regex(R"(msg="debug listening" addr=[^ ]*:(\d+))")))
+  if (!std::regex_search(log, match, std::regex(R"(msg="debug listening" addr=[^ \n]*:(\d+))")))
     throw std::runtime_error("no debug listener in the log:\n" + log);
   return static_cast<std::uint16_t>(std::stoi(match[1]));
 }
 
 // The /debug/notifications entry of one endpoint.
 Poco::JSON::Object::Ptr figures(std::uint16_t port, const std::string& name) {
-  auto response = httpRequest(port, "GET", "/debug/notifications");
+  HttpResponse response;
+  try {
+    response = httpRequest(port, "GET", "/debug/notifications");
+  } catch (const std::exception& e) {
+    throw std::runtime_error("debug page on port " + std::to_string(port) + ": " + e.what());
+  }
   if (response.status != 200) throw std::runtime_error("debug page: " + std::to_string(response.status));
   Poco::JSON::Array::Ptr endpoints = parseJson(response.body)->getArray("endpoints");
   for (std::size_t i = 0; endpoints && i < endpoints->size(); ++i) {

@@ -224,7 +224,9 @@ TEST_F(DurableQueueTest, RefuseStopsAtTheBoundAndRefusesPastTheCeiling) {
       ++queued;
     else
       refused = true;
-    if (queue->pendingBytes() < maxBytes) EXPECT_FALSE(queue->atBound());
+    if (queue->pendingBytes() < maxBytes) {
+      EXPECT_FALSE(queue->atBound());
+    }
   }
   ASSERT_TRUE(refused);
   EXPECT_TRUE(queue->atBound());

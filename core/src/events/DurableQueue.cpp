@@ -364,6 +364,7 @@ DurableQueue::Batch DurableQueue::read(std::size_t maxRecords, std::uint64_t max
         logger_.write(LogLevel::error, "notification queue: damaged record; the rest of its segment is skipped",
                       {{"endpoint", name_}, {"segment", segmentPath(segment.number).filename().string()}});
         offset = segment.bytes;
+        sequence = segment.number + segment.records; // what the cursor counts past this segment's end
         break;
       }
       bytes += record.payload.size();
