@@ -221,14 +221,7 @@ void DurableQueue::recover() {
     openWriteSegment(segments_.back().number, false);
   }
   nextSequence_ = segments_.back().number + segments_.back().records;
-  // A cursor at the very end of a finished segment moves on to the next.
-  while (segments_.size() > 1 && cursor_.offset >= segments_.front().bytes) {
-    totalBytes_ -= segments_.front().bytes;
-    totalRecords_ -= segments_.front().records;
-    std::filesystem::remove(segmentPath(segments_.front().number), error);
-    segments_.pop_front();
-    cursor_ = {segments_.front().number, 0, segments_.front().number};
-  }
+  skipFinishedSegments();
   updateBound();
   logger_.write(LogLevel::info, "notification queue opened",
                 {{"endpoint", name_},
@@ -255,15 +248,24 @@ void DurableQueue::rollOver() {
   segments_.push_back(Segment{nextSequence_, 0, 0});
 }
 
-void DurableQueue::dropOldestSegment() {
+void DurableQueue::removeOldestSegment() {
   const Segment oldest = segments_.front();
-  dropped_ += oldest.records - (cursor_.sequence - oldest.number);
   totalBytes_ -= oldest.bytes;
   totalRecords_ -= oldest.records;
   segments_.pop_front();
   cursor_ = {segments_.front().number, 0, segments_.front().number};
   std::error_code error;
   std::filesystem::remove(segmentPath(oldest.number), error);
+}
+
+void DurableQueue::skipFinishedSegments() {
+  // A cursor at the very end of a segment that is not appended to any more moves on to the next.
+  while (segments_.size() > 1 && cursor_.offset >= segments_.front().bytes) removeOldestSegment();
+}
+
+void DurableQueue::dropOldestSegment() {
+  dropped_ += segments_.front().records - (cursor_.sequence - segments_.front().number);
+  removeOldestSegment();
 }
 
 DurableQueue::Appended DurableQueue::append(std::string_view payload) {
@@ -384,21 +386,9 @@ DurableQueue::Batch DurableQueue::read(std::size_t maxRecords, std::uint64_t max
 void DurableQueue::acknowledge(const Position& end) {
   std::lock_guard lock(mutex_);
   if (!(cursor_ < end)) return; // dropped past it meanwhile
-  std::error_code error;
-  while (segments_.size() > 1 && segments_.front().number < end.segment) {
-    totalBytes_ -= segments_.front().bytes;
-    totalRecords_ -= segments_.front().records;
-    std::filesystem::remove(segmentPath(segments_.front().number), error);
-    segments_.pop_front();
-  }
+  while (segments_.size() > 1 && segments_.front().number < end.segment) removeOldestSegment();
   cursor_ = end;
-  while (segments_.size() > 1 && cursor_.offset >= segments_.front().bytes) {
-    totalBytes_ -= segments_.front().bytes;
-    totalRecords_ -= segments_.front().records;
-    std::filesystem::remove(segmentPath(segments_.front().number), error);
-    segments_.pop_front();
-    cursor_ = {segments_.front().number, 0, segments_.front().number};
-  }
+  skipFinishedSegments();
   saveCursor();
   updateBound();
 }

@@ -102,7 +102,10 @@ private:
   void recover();
   void openWriteSegment(std::uint64_t number, bool create);
   void rollOver();
-  void dropOldestSegment();
+  // Deletes the oldest segment; the cursor moves to the start of the next. Needs two segments.
+  void removeOldestSegment();
+  void skipFinishedSegments();
+  void dropOldestSegment(); // removeOldestSegment, counting its undelivered records as dropped
   void saveCursor();
   void updateBound();
   std::uint64_t pendingRecordsLocked() const;
