@@ -92,7 +92,8 @@ std::vector<std::string> digests(const std::vector<Poco::JSON::Object::Ptr>& eve
 ::testing::AssertionResult idsUnique(const std::vector<Poco::JSON::Object::Ptr>& events) {
   std::set<std::string> ids;
   for (const auto& event : events)
-    if (!ids.insert(text(event, "id")).second) return ::testing::AssertionFailure() << "twice: " << text(event, "id");
+    if (!ids.insert(text(event, "id")).second)
+      return ::testing::AssertionFailure() << "twice: " << text(event, "id");
   return ::testing::AssertionSuccess();
 }
 
@@ -143,7 +144,8 @@ TEST_F(NotificationTest, PushPullMountAndDeleteArriveWithTheirFields) {
   PierServer server(withDebugLog(config(endpoint("all", receiver.dir), "", true)));
   const std::string grants = "repository:a/repo:pull repository:a/repo:push repository:a/repo:delete "
                              "repository:b/repo:pull repository:b/repo:push repository:b/repo:delete";
-  Client client(server.port(), {{"Authorization", "Scopes alice " + grants}, {"User-Agent", "notify-test/1"}});
+  Client client(server.port(),
+                {{"Authorization", "Scopes alice " + grants}, {"User-Agent", "notify-test/1"}});
   Content layer = makeContent("notified layer");
   Content configBlob = makeContent("{\"notified\":true}");
   client.pushBlob("a/repo", layer);
@@ -153,7 +155,8 @@ TEST_F(NotificationTest, PushPullMountAndDeleteArriveWithTheirFields) {
   std::string digest = client.pushManifest("a/repo", "v1", manifest, mediatype::kOciManifest);
   ASSERT_EQ(client.get("/v2/a/repo/manifests/v1").status, 200);
   ASSERT_EQ(client.get("/v2/a/repo/blobs/" + layer.digest).status, 200);
-  ASSERT_EQ(client.request("POST", "/v2/b/repo/blobs/uploads/?mount=" + layer.digest + "&from=a/repo").status, 201);
+  ASSERT_EQ(client.request("POST", "/v2/b/repo/blobs/uploads/?mount=" + layer.digest + "&from=a/repo").status,
+            201);
   ASSERT_EQ(client.del("/v2/b/repo/blobs/" + layer.digest).status, 202);
   ASSERT_EQ(client.del("/v2/a/repo/manifests/v1").status, 202); // the tag
   ASSERT_EQ(client.del("/v2/a/repo/manifests/" + digest).status, 202);
@@ -214,7 +217,8 @@ TEST_F(NotificationTest, PushPullMountAndDeleteArriveWithTheirFields) {
 
 TEST_F(NotificationTest, FailingReceiverGetsEveryEventInOrderOnceItRecovers) {
   receiver.fail(true);
-  PierServer server(config(endpoint("flaky", receiver.dir, "      threshold: 2\n      backoff: 50ms\n")), kDebugAddr);
+  PierServer server(config(endpoint("flaky", receiver.dir, "      threshold: 2\n      backoff: 50ms\n")),
+                    kDebugAddr);
   Client client(server.port());
   std::vector<std::string> pushed;
   for (int i = 0; i < 20; ++i) {
@@ -246,7 +250,8 @@ TEST_F(NotificationTest, FailingReceiverGetsEveryEventInOrderOnceItRecovers) {
 }
 
 TEST_F(NotificationTest, SigkillWithEventsPendingLosesNoneAndRedeliversNone) {
-  const std::string yaml = config(endpoint("durable", receiver.dir, "      threshold: 1\n      backoff: 50ms\n"));
+  const std::string yaml =
+      config(endpoint("durable", receiver.dir, "      threshold: 1\n      backoff: 50ms\n"));
   std::vector<std::string> pushed;
   auto push = [&](const PierServer& server, int from, int to) {
     Client client(server.port());
@@ -261,8 +266,10 @@ TEST_F(NotificationTest, SigkillWithEventsPendingLosesNoneAndRedeliversNone) {
     push(server, 0, 5);
     const std::uint16_t debug = debugPort(server);
     // Delivered and acknowledged: the cursor is past these five.
-    ASSERT_TRUE(eventually([&] { return figures(debug, "durable")->getValue<int>("successes") == 5 &&
-                                        figures(debug, "durable")->getValue<int>("pending") == 0; }));
+    ASSERT_TRUE(eventually([&] {
+      return figures(debug, "durable")->getValue<int>("successes") == 5 &&
+             figures(debug, "durable")->getValue<int>("pending") == 0;
+    }));
     receiver.fail(true);
     push(server, 5, 15);
     ASSERT_TRUE(eventually([&] { return figures(debug, "durable")->getValue<int>("failures") > 0; }));
@@ -300,7 +307,8 @@ TEST_F(NotificationTest, IgnoreRulesAndDisabledEndpoints) {
   // "filtered" got everything but the manifest's events and pulls; the queues are in order, so once
   // the delete reached it, nothing else is on its way.
   ASSERT_TRUE(eventually([&] { return filtered.count() >= 3; })) << server.log();
-  EXPECT_EQ(digests(filtered.events()), (std::vector<std::string>{layer.digest, configBlob.digest, configBlob.digest}));
+  EXPECT_EQ(digests(filtered.events()),
+            (std::vector<std::string>{layer.digest, configBlob.digest, configBlob.digest}));
   EXPECT_EQ(digests(receiver.events()).size(), 6u);
   EXPECT_FALSE(std::filesystem::exists(disabled.dir / "events.jsonl"));
   EXPECT_FALSE(std::filesystem::exists(queueDir / "off"));
@@ -361,8 +369,9 @@ TEST_F(NotificationTest, RefuseAnswersWritesUnavailableWhileFullAndLosesNothing)
   EXPECT_EQ(digests(receiver.events()), pushed);
   ASSERT_TRUE(eventually([&] {
     Content blob = makeContent("after the drain");
-    return client.request("POST", "/v2/a/repo/blobs/uploads/?digest=" + blob.digest, blob.bytes,
-                          {{"Content-Type", "application/octet-stream"}})
+    return client
+               .request("POST", "/v2/a/repo/blobs/uploads/?digest=" + blob.digest, blob.bytes,
+                        {{"Content-Type", "application/octet-stream"}})
                .status == 201;
   }));
 }
@@ -405,11 +414,13 @@ TEST(NotificationConfig, ErrorsNameTheKey) {
     EXPECT_NE(result.output.find(c.message), std::string::npos) << c.yaml << result.output;
   }
   // Storage without a local directory needs the queue's directory named.
-  writeFile(root / "inmemory.yml", "version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  addr: 127.0.0.1:0\n"
-                                   "notifications:\n  endpoints:\n    - {name: a, url: http://127.0.0.1:9/}\n");
+  writeFile(root / "inmemory.yml",
+            "version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  addr: 127.0.0.1:0\n"
+            "notifications:\n  endpoints:\n    - {name: a, url: http://127.0.0.1:9/}\n");
   auto result = runPier({"serve", (root / "inmemory.yml").string()}, {}, {}, std::chrono::seconds(10));
   EXPECT_EQ(result.exitCode, 1);
-  EXPECT_NE(result.output.find("notifications.queue.directory: is required"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("notifications.queue.directory: is required"), std::string::npos)
+      << result.output;
 }
 
 } // namespace

@@ -174,9 +174,7 @@ TEST_F(DurableQueueTest, UnreadableCursorRedeliversRatherThanLoses) {
     for (int i = 1; i <= 3; ++i) queue->append(payload(i));
     queue->acknowledge(queue->read(1, 1 << 20).end);
   }
-  {
-    std::ofstream(dir_ / "queue" / "cursor") << "garbage";
-  }
+  { std::ofstream(dir_ / "queue" / "cursor") << "garbage"; }
   auto queue = open();
   EXPECT_EQ(numbers(queue->read(10, 1 << 20)), range(1, 3));
   EXPECT_NE(log().find("cursor unreadable"), std::string::npos) << log();

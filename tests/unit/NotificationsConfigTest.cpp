@@ -28,7 +28,8 @@ std::string errorOf(const std::string& yaml) {
 }
 
 TEST(NotificationsConfig, EndpointDefaultsAreDistributions) {
-  auto config = parse(kFilesystem + "notifications:\n  endpoints:\n    - {name: a, url: http://a.example/}\n");
+  auto config =
+      parse(kFilesystem + "notifications:\n  endpoints:\n    - {name: a, url: http://a.example/}\n");
   ASSERT_EQ(config.notifications.endpoints.size(), 1u);
   const auto& endpoint = config.notifications.endpoints[0];
   EXPECT_EQ(endpoint.type, "webhook");
@@ -63,8 +64,9 @@ TEST(NotificationsConfig, EveryKeyIsRead) {
   EXPECT_EQ(endpoint.threshold, 3);
   EXPECT_EQ(endpoint.backoff, 2s);
   EXPECT_TRUE(endpoint.disabled);
-  EXPECT_EQ(endpoint.ignoredMediaTypes,
-            (std::vector<std::string>{"application/octet-stream", "application/vnd.oci.image.manifest.v1+json"}));
+  EXPECT_EQ(
+      endpoint.ignoredMediaTypes,
+      (std::vector<std::string>{"application/octet-stream", "application/vnd.oci.image.manifest.v1+json"}));
   EXPECT_EQ(endpoint.ignoredActions, (std::vector<std::string>{"pull", "mount"}));
   EXPECT_EQ(config.notifications.queue.maxBytes, 1048576);
   EXPECT_TRUE(config.notifications.queue.refuseWhenFull);
@@ -72,8 +74,9 @@ TEST(NotificationsConfig, EveryKeyIsRead) {
 }
 
 TEST(NotificationsConfig, ZeroKeepsTheDefaultAsDistributionDoes) {
-  auto config = parse(kFilesystem +
-                      "notifications:\n  endpoints:\n    - {name: a, url: http://a/, threshold: 0, backoff: 0}\n");
+  auto config =
+      parse(kFilesystem +
+            "notifications:\n  endpoints:\n    - {name: a, url: http://a/, threshold: 0, backoff: 0}\n");
   EXPECT_EQ(config.notifications.endpoints[0].threshold, 10);
   EXPECT_EQ(config.notifications.endpoints[0].backoff, 1s);
 }
@@ -84,24 +87,26 @@ TEST(NotificationsConfig, ErrorsNameTheKey) {
             "notifications.endpoints[0].url: \"ftp://a/\" is not an http or https URL");
   EXPECT_EQ(errorOf(endpoints + "    - {name: a, url: \"http://\"}\n"),
             "notifications.endpoints[0].url: \"http://\" is not an http or https URL");
-  EXPECT_EQ(errorOf(endpoints + "    - {name: a, url: http://a/}\n    - {name: a, url: http://b/}\n"),
-            "notifications.endpoints[1].name: \"a\" names another endpoint too; endpoint names must be unique");
+  EXPECT_EQ(
+      errorOf(endpoints + "    - {name: a, url: http://a/}\n    - {name: a, url: http://b/}\n"),
+      "notifications.endpoints[1].name: \"a\" names another endpoint too; endpoint names must be unique");
   EXPECT_EQ(errorOf(endpoints + "    - {name: \" \", url: http://a/}\n"),
             "notifications.endpoints[0].name: must not be empty");
-  EXPECT_EQ(errorOf(endpoints + "    - {name: a, url: http://a/, timeout: soon}\n").rfind(
-                "notifications.endpoints[0].timeout:", 0),
+  EXPECT_EQ(errorOf(endpoints + "    - {name: a, url: http://a/, timeout: soon}\n")
+                .rfind("notifications.endpoints[0].timeout:", 0),
             0u);
   EXPECT_EQ(errorOf(endpoints + "    - {name: a, url: http://a/, threshold: -1}\n"),
             "notifications.endpoints[0].threshold: must not be negative");
   EXPECT_EQ(errorOf(kFilesystem + "notifications:\n  queue:\n    full: block\n"),
             "notifications.queue.full: must be one of dropoldest, refuse, not \"block\"");
-  EXPECT_EQ(errorOf(kFilesystem + "notifications:\n  queue:\n    maxbytes: 100\n").rfind(
-                "notifications.queue.maxbytes: must be between 4096", 0),
+  EXPECT_EQ(errorOf(kFilesystem + "notifications:\n  queue:\n    maxbytes: 100\n")
+                .rfind("notifications.queue.maxbytes: must be between 4096", 0),
             0u);
 }
 
 TEST(NotificationsConfig, OtherSinkTypesMayUseAnyUrl) {
-  auto config = parse(kFilesystem + "notifications:\n  endpoints:\n    - {name: a, type: jsonlines, url: file:///x}\n");
+  auto config =
+      parse(kFilesystem + "notifications:\n  endpoints:\n    - {name: a, type: jsonlines, url: file:///x}\n");
   EXPECT_EQ(config.notifications.endpoints[0].url, "file:///x");
 }
 

@@ -48,8 +48,7 @@ Event event(const std::string& id, const std::string& action = "push",
   return e;
 }
 
-template <typename Condition>
-bool eventually(Condition condition) {
+template <typename Condition> bool eventually(Condition condition) {
   for (int i = 0; i < 1500 && !condition(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return condition();
 }
@@ -65,8 +64,9 @@ protected:
     settings.url = "http://" + name + ".example/";
     settings.threshold = 2;
     settings.backoff = std::chrono::milliseconds(20);
-    return {settings, std::move(sink),
-            std::make_unique<DurableQueue>(DurableQueue::Options{dir_ / name, 1 << 20, false, 0}, name, logger_)};
+    return {
+        settings, std::move(sink),
+        std::make_unique<DurableQueue>(DurableQueue::Options{dir_ / name, 1 << 20, false, 0}, name, logger_)};
   }
 
   TempDir dir_;
@@ -152,7 +152,8 @@ TEST(NotifierFigures, JsonNamesEveryFigure) {
   EXPECT_EQ(entry->getValue<int>("pending"), 3);
   EXPECT_EQ(entry->getArray("lastStatusCodes")->size(), 2u);
   EXPECT_EQ(entry->getValue<std::string>("lastError"), "boom");
-  EXPECT_TRUE(entry->has("successes") && entry->has("failures") && entry->has("dropped") && entry->has("url"));
+  EXPECT_TRUE(entry->has("successes") && entry->has("failures") && entry->has("dropped") &&
+              entry->has("url"));
 }
 
 } // namespace

@@ -17,10 +17,11 @@ std::filesystem::path notificationQueueDirectory(const Config& config) {
     return std::filesystem::absolute(config.notifications.queue.directory).lexically_normal();
   if (config.storage.driver.name != "filesystem")
     throw ConfigError("notifications.queue.directory: is required with notifications.endpoints when the "
-                      "storage driver (" + config.storage.driver.name + ") keeps no local directory");
+                      "storage driver (" +
+                      config.storage.driver.name + ") keeps no local directory");
   // The filesystem driver's default root, as in Distribution.
-  std::string root = config::getString(*config.storage.driver.parameters, "rootdirectory", "storage.filesystem",
-                                       "/var/lib/registry");
+  std::string root = config::getString(*config.storage.driver.parameters, "rootdirectory",
+                                       "storage.filesystem", "/var/lib/registry");
   return (std::filesystem::absolute(root) / "pier-notifications").lexically_normal();
 }
 
@@ -31,7 +32,8 @@ namespace {
 // pull-through cache, no metrics).
 void refuseUnsupported(const Config& config) {
   if (config.http.tls.letsEncrypt)
-    throw ConfigError("http.tls.letsencrypt: Let's Encrypt (ACME) is not supported; give http.tls.certificate and key");
+    throw ConfigError(
+        "http.tls.letsencrypt: Let's Encrypt (ACME) is not supported; give http.tls.certificate and key");
   if (config.proxy->has("remoteurl"))
     throw ConfigError("proxy.remoteurl: the pull-through cache is not supported yet");
   if (config.http.debug.prometheusEnabled)
@@ -67,8 +69,9 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
       DurableQueue::Options queue{notificationQueueDirectory(config_) / queueDirectoryName(endpoint.name),
                                   static_cast<std::uint64_t>(notifications.queue.maxBytes),
                                   notifications.queue.refuseWhenFull, 0};
-      endpoints.push_back(Notifier::Endpoint{endpoint, catalog.createNotificationSink(endpoint.type, *endpoint.section),
-                                             std::make_unique<DurableQueue>(std::move(queue), endpoint.name, logger_)});
+      endpoints.push_back(
+          Notifier::Endpoint{endpoint, catalog.createNotificationSink(endpoint.type, *endpoint.section),
+                             std::make_unique<DurableQueue>(std::move(queue), endpoint.name, logger_)});
     }
   }
   const auto& health = config_.health;

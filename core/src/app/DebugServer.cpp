@@ -23,7 +23,8 @@ public:
   PageHandler(const std::map<std::string, DebugServer::Page>& pages, LineLogger& logger)
       : pages_(pages), logger_(logger) {}
 
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
     std::string body;
     std::string path = Poco::URI(request.getURI()).getPath();
     auto page = pages_.find(path);

@@ -1,7 +1,7 @@
 // The pier command line: serve, garbage-collect, plugins, version.
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <pthread.h>
 
@@ -64,7 +64,8 @@ int serve(int argc, char** argv) {
   if (!app.config().http.debug.addr.empty()) {
     debug = std::make_unique<pier::DebugServer>(app.config().http.debug.addr, *logger);
     debug->addPage("/debug/notifications", [&app] {
-      return pier::figuresJson(app.notifier() ? app.notifier()->figures() : std::vector<pier::EndpointFigures>{});
+      return pier::figuresJson(app.notifier() ? app.notifier()->figures()
+                                              : std::vector<pier::EndpointFigures>{});
     });
     debug->start();
   }

@@ -46,7 +46,8 @@ Config::Notifications::Endpoint parseEndpoint(const Object::Ptr& section, const 
   Config::Notifications::Endpoint endpoint;
   endpoint.section = section;
   endpoint.name = config::getString(*section, "name", path);
-  if (trim(endpoint.name).empty()) throw ConfigError(configschema::joinPath(path, "name") + ": must not be empty");
+  if (trim(endpoint.name).empty())
+    throw ConfigError(configschema::joinPath(path, "name") + ": must not be empty");
   endpoint.url = config::getString(*section, "url", path);
   endpoint.type = config::getString(*section, "type", path, endpoint.type);
   // The URL is the webhook's; other sink types may give anything (their own scheme, say).

@@ -129,7 +129,8 @@ void DurableQueue::recover() {
                       error.message());
   lockFd_ = ::open((directory / "lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (lockFd_ < 0)
-    throw ConfigError("notifications.queue.directory: " + systemError("cannot open " + (directory / "lock").string()));
+    throw ConfigError("notifications.queue.directory: " +
+                      systemError("cannot open " + (directory / "lock").string()));
   if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0)
     throw ConfigError("notifications.queue.directory: " + directory.string() +
                       " is in use by another process (each server needs its own queue directory)");
@@ -150,9 +151,11 @@ void DurableQueue::recover() {
   {
     std::ifstream file(directory / "cursor");
     unsigned long long segment = 0, offset = 0;
-    if (file >> segment >> offset) saved = {segment, offset};
+    if (file >> segment >> offset)
+      saved = {segment, offset};
     else if (std::filesystem::exists(directory / "cursor"))
-      logger_.write(LogLevel::error, "notification queue cursor unreadable; redelivering from the oldest segment",
+      logger_.write(LogLevel::error,
+                    "notification queue cursor unreadable; redelivering from the oldest segment",
                     {{"endpoint", name_}});
   }
   // A new first segment is never numbered below the cursor's: the next start would delete it.
@@ -169,7 +172,9 @@ void DurableQueue::recover() {
   for (std::size_t i = 0; i < numbers.size(); ++i) {
     Segment segment{numbers[i], 0, 0};
     int fd = ::open(segmentPath(segment.number).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw ConfigError("notifications.queue.directory: " + systemError("cannot read " + segmentPath(segment.number).string()));
+    if (fd < 0)
+      throw ConfigError("notifications.queue.directory: " +
+                        systemError("cannot read " + segmentPath(segment.number).string()));
     struct stat info {};
     ::fstat(fd, &info);
     const auto fileSize = static_cast<std::uint64_t>(info.st_size);
@@ -179,7 +184,8 @@ void DurableQueue::recover() {
         cursor_ = {segment.number, segment.bytes, segment.number + segment.records};
         cursorFound = true;
       }
-      std::uint64_t size = readRecordAt(fd, segment.bytes, fileSize, segment.number + segment.records, nullptr);
+      std::uint64_t size =
+          readRecordAt(fd, segment.bytes, fileSize, segment.number + segment.records, nullptr);
       if (size == 0) break;
       segment.bytes += size;
       ++segment.records;
@@ -193,9 +199,11 @@ void DurableQueue::recover() {
     }
     if (segment.bytes < fileSize) {
       if (i + 1 == numbers.size()) {
-        // A write torn by a crash (or damage) at the end: cut it, appends continue after the last good record.
+        // A write torn by a crash (or damage) at the end: cut it, appends continue after the last good
+        // record.
         if (::truncate(segmentPath(segment.number).c_str(), static_cast<off_t>(segment.bytes)) != 0)
-          throw ConfigError("notifications.queue.directory: " + systemError("cannot cut " + segmentPath(segment.number).string()));
+          throw ConfigError("notifications.queue.directory: " +
+                            systemError("cannot cut " + segmentPath(segment.number).string()));
         logger_.write(LogLevel::warn, "notification queue: cut a torn or damaged record at the end",
                       {{"endpoint", name_},
                        {"segment", segmentPath(segment.number).filename().string()},
@@ -363,7 +371,8 @@ DurableQueue::Batch DurableQueue::read(std::size_t maxRecords, std::uint64_t max
       Record record{sequence, {}};
       std::uint64_t size = readRecordAt(fd, offset, segment.bytes, sequence, &record.payload);
       if (size == 0) {
-        logger_.write(LogLevel::error, "notification queue: damaged record; the rest of its segment is skipped",
+        logger_.write(LogLevel::error,
+                      "notification queue: damaged record; the rest of its segment is skipped",
                       {{"endpoint", name_}, {"segment", segmentPath(segment.number).filename().string()}});
         offset = segment.bytes;
         sequence = segment.number + segment.records; // what the cursor counts past this segment's end

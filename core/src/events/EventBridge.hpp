@@ -32,7 +32,8 @@ struct EventSource {
 // actor, the source and the target's URL and hands the event to the sink.
 class EventBridge {
 public:
-  // urlBase: what target URLs start with, before "/v2/..." (scheme, host and http.prefix; "" for relative URLs).
+  // urlBase: what target URLs start with, before "/v2/..." (scheme, host and http.prefix; "" for relative
+  // URLs).
   EventBridge(EventSink& sink, const EventSource& source, RequestRecord request, std::string actor,
               std::string urlBase)
       : sink_(sink), source_(source), request_(std::move(request)), actor_(std::move(actor)),

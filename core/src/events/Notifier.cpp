@@ -61,8 +61,8 @@ bool ignoredBy(const Config::Notifications::Endpoint& endpoint, const Event& eve
 
 struct Notifier::Worker {
   Worker(Endpoint endpoint, LineLogger& logger)
-      : settings(std::move(endpoint.settings)), sink(std::move(endpoint.sink)), queue(std::move(endpoint.queue)),
-        logger(logger) {}
+      : settings(std::move(endpoint.settings)), sink(std::move(endpoint.sink)),
+        queue(std::move(endpoint.queue)), logger(logger) {}
 
   void run();
   // One delivery of a batch; true when the receiver took it.
@@ -120,7 +120,8 @@ std::vector<Event> Notifier::Worker::decode(const DurableQueue::Batch& batch) {
   return events;
 }
 
-void Notifier::Worker::recordOutcome(bool delivered, std::size_t events, int status, const std::string& error) {
+void Notifier::Worker::recordOutcome(bool delivered, std::size_t events, int status,
+                                     const std::string& error) {
   std::lock_guard lock(figuresMutex);
   (delivered ? successes : failures) += events;
   statuses.push_back(status);
@@ -130,8 +131,8 @@ void Notifier::Worker::recordOutcome(bool delivered, std::size_t events, int sta
 
 bool Notifier::Worker::deliver(const std::vector<Event>& events) {
   // The deadline is the endpoint's timeout; stop() cancels it.
-  Context context("notifications-" + settings.name, logger, std::chrono::steady_clock::now() + settings.timeout,
-                  cancelled);
+  Context context("notifications-" + settings.name, logger,
+                  std::chrono::steady_clock::now() + settings.timeout, cancelled);
   int status = 0;
   std::string error;
   try {
@@ -213,7 +214,8 @@ void Notifier::Worker::countLoss(const Event& event, const std::string& error) {
 Notifier::Notifier(std::vector<Endpoint> endpoints, LineLogger& logger) : log_(logger), logger_(logger) {
   for (auto& endpoint : endpoints) workers_.push_back(std::make_shared<Worker>(std::move(endpoint), logger));
   for (auto& worker : workers_) {
-    // The thread holds the worker, so that one left running at exit (stop() returned false) keeps what it uses.
+    // The thread holds the worker, so that one left running at exit (stop() returned false) keeps what it
+    // uses.
     worker->thread = std::thread([worker] { worker->run(); });
   }
 }
@@ -244,7 +246,8 @@ std::string Notifier::writeRefusal() const {
   for (const auto& worker : workers_) {
     if (worker->queue->options().refuseWhenFull && worker->queue->atBound())
       return "the notification queue of endpoint \"" + worker->settings.name +
-             "\" is full (notifications.queue.maxbytes); writes are refused until its receiver takes events again";
+             "\" is full (notifications.queue.maxbytes); writes are refused until its receiver takes events "
+             "again";
   }
   return {};
 }

@@ -24,10 +24,10 @@ namespace pier {
 struct EndpointFigures {
   std::string name;
   std::string url;
-  std::uint64_t pending = 0;   // events queued, not yet delivered
-  std::uint64_t successes = 0; // events delivered
-  std::uint64_t failures = 0;  // events in deliveries that failed (each retry counts again)
-  std::uint64_t dropped = 0;   // events lost at the queue's bound since the start
+  std::uint64_t pending = 0;        // events queued, not yet delivered
+  std::uint64_t successes = 0;      // events delivered
+  std::uint64_t failures = 0;       // events in deliveries that failed (each retry counts again)
+  std::uint64_t dropped = 0;        // events lost at the queue's bound since the start
   std::vector<int> lastStatusCodes; // the receiver's answers to the last deliveries, oldest first (0: none)
   std::string lastError;
 };

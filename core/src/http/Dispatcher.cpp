@@ -96,7 +96,8 @@ std::vector<Access> accessRecords(const RouteMatch& match, const Exchange& excha
 }
 
 Dispatcher::Dispatcher(App& app, std::string sourceAddress, long long maxUploads)
-    : app_(app), eventSource_{std::move(sourceAddress), newUuid(), app.config().notifications.includeReferences},
+    : app_(app), eventSource_{std::move(sourceAddress), newUuid(),
+                              app.config().notifications.includeReferences},
       maxUploads_(maxUploads) {}
 
 void Dispatcher::authorize(Exchange& exchange, const AuthRequest& request,

@@ -155,8 +155,8 @@ ManifestService::PutResult Repository::putManifest(const std::optional<std::stri
   const auto size = static_cast<std::int64_t>(content.size());
   auto result =
       registry_.manifests().put(context_, name_, tag, expectedDigest, std::move(content), contentType);
-  events_.manifestPushed(name_, Descriptor{result.digest.toString(), size, result.mediaType}, tag.value_or(""),
-                         result.references);
+  events_.manifestPushed(name_, Descriptor{result.digest.toString(), size, result.mediaType},
+                         tag.value_or(""), result.references);
   return result;
 }
 
