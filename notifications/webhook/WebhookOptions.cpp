@@ -63,7 +63,7 @@ void parseUrl(const std::string& text, const std::string& key, WebhookOptions& o
   }
   std::string target = pathStart == std::string::npos ? "" : text.substr(pathStart);
   target = target.substr(0, target.find('#'));
-  if (target.empty() || target.front() != '/') target.insert(0, "/");
+  if (target.empty() || target.front() != '/') target = "/" + target;
   options.target = target;
   options.displayUrl = uri.getScheme() + "://" + authority + target;
 }

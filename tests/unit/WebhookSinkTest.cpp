@@ -68,10 +68,15 @@ protected:
     try {
       sink.write(context_, events);
     } catch (const DeliveryError& e) {
+      lastFailure_ = e.what();
       return e.status();
     }
     return std::nullopt;
   }
+  // The message of the last DeliveryError failureStatus() saw.
+  bool lastFailureSays(const std::string& text) const { return lastFailure_.find(text) != std::string::npos; }
+
+  std::string lastFailure_;
 
   test::RecordingLogger logger_;
   Context context_{"webhook-test", logger_};
@@ -116,9 +121,13 @@ TEST_F(WebhookSinkTest, UserInformationOfTheUrlIsSentAsBasicCredentials) {
   std::string url = receiver.url();
   url.insert(url.find("://") + 3, "hook%40ops:s3cret@");
   auto sink = makeSink(endpoint(url));
+  receiver.setStatus(503);
+  EXPECT_EQ(failureStatus(*sink), 503);
+  EXPECT_FALSE(lastFailureSays("s3cret")) << "messages must not show the password: " << lastFailure_;
+  receiver.setStatus(200);
   EXPECT_EQ(sink->write(context_, {makeEvent(1)}), 200);
-  ASSERT_EQ(receiver.requests().size(), 1u);
-  EXPECT_EQ(receiver.requests()[0].header("Authorization"), test::basicAuthorization("hook@ops:s3cret"));
+  ASSERT_EQ(receiver.requests().size(), 2u);
+  EXPECT_EQ(receiver.requests()[1].header("Authorization"), test::basicAuthorization("hook@ops:s3cret"));
 }
 
 TEST_F(WebhookSinkTest, ConsecutiveBatchesShareOneConnection) {
@@ -138,6 +147,8 @@ TEST_F(WebhookSinkTest, AnswersOutside2xxAnd3xxAreDeliveryErrorsWithTheirStatus)
   auto sink = makeSink(endpoint(receiver.url()));
   receiver.setStatus(500);
   EXPECT_EQ(failureStatus(*sink), 500);
+  EXPECT_TRUE(lastFailureSays("webhook endpoint hook (" + receiver.url() + "): answered 500 Internal Server Error"))
+      << lastFailure_;
   receiver.setStatus(404);
   EXPECT_EQ(failureStatus(*sink), 404);
   receiver.setStatus(429);
@@ -157,6 +168,7 @@ TEST_F(WebhookSinkTest, AReceiverThatNeverAnswersIsADeliveryErrorZeroAfterTheTim
   receiver.setSilent(true);
   auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(failureStatus(*sink), 0);
+  EXPECT_TRUE(lastFailureSays("no answer within 200 ms")) << lastFailure_;
   EXPECT_LT(std::chrono::steady_clock::now() - started, kGenerousBound);
   EXPECT_TRUE(receiver.waitForRequests(1, kGenerousBound));
 
@@ -171,6 +183,7 @@ TEST_F(WebhookSinkTest, ARefusedConnectionIsADeliveryErrorZero) {
   receiver.stop();
   auto sink = makeSink(endpoint(url));
   EXPECT_EQ(failureStatus(*sink), 0);
+  EXPECT_TRUE(lastFailureSays("Connection refused")) << lastFailure_;
 }
 
 TEST_F(WebhookSinkTest, DeliversAgainOnceTheReceiverIsBack) {
@@ -218,8 +231,10 @@ TEST_F(WebhookSinkTest, AnHttpsEndpointIsVerifiedAgainstTheConfiguredCa) {
   test::Credential other = test::makeCertificateAuthority(dir.path(), "other-ca");
   auto wrongCa = makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + other.certificate.string() + "\"}"));
   EXPECT_EQ(failureStatus(*wrongCa), 0);
+  EXPECT_TRUE(lastFailureSays("certificate verify failed")) << lastFailure_;
   auto systemStore = makeSink(endpoint(receiver.url())); // the test CA is in no system store
   EXPECT_EQ(failureStatus(*systemStore), 0);
+  EXPECT_TRUE(lastFailureSays("certificate verify failed")) << lastFailure_;
   EXPECT_EQ(receiver.requests().size(), 1u);
 }
 
@@ -233,6 +248,7 @@ TEST_F(WebhookSinkTest, AnHttpsCertificateForAnotherHostIsRefused) {
   receiver.start();
   auto sink = makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + ca.certificate.string() + "\"}"));
   EXPECT_EQ(failureStatus(*sink), 0);
+  EXPECT_TRUE(lastFailureSays("Unacceptable certificate from 127.0.0.1")) << lastFailure_;
   EXPECT_TRUE(receiver.requests().empty());
 }
 
