@@ -28,7 +28,8 @@
  *   -r RATE   open loop: RATE requests per second in all, on a fixed schedule;
  *             a request goes out on an idle connection when it is due and
  *             its latency runs from when it was due, so a server that falls
- *             behind is charged for the wait (no coordinated omission)
+ *             behind is charged for the wait (no coordinated omission); the
+ *             schedule starts once every connection is open
  *   -S TEXT   slowloris: every connection sends TEXT (half a request head)
  *             and then nothing; a connection the server closes is counted in
  *             "closed" and opened again. Prints "READY" once every connection
@@ -101,6 +102,7 @@ typedef struct {
   conn_t** idle; /* -r: connections waiting for their next due request, oldest first */
   size_t idle_head, idle_count;
   uint64_t next_due, interval_us;
+  int scheduling; /* -r: the schedule runs once every connection of the thread is open (no connect storm in it) */
 } thread_t;
 
 /* A non-blocking connect: the fd, with *pending set when it completes later (EPOLLOUT); -1 on failure. */
@@ -328,7 +330,6 @@ static void* run_thread(void* arg) {
   if (rate > 0) {
     t->interval_us = (uint64_t)(1e6 * nthreads / rate);
     if (!t->interval_us) t->interval_us = 1;
-    t->next_due = now_us() + t->interval_us * (uint64_t)t->index / (uint64_t)nthreads;
   }
   for (int i = 0; i < t->nconns; i++) {
     t->conns[i].fd = -1;
@@ -372,7 +373,11 @@ static void* run_thread(void* arg) {
       }
     }
     /* -r: every request that is due goes out on an idle connection (one that closed meanwhile parks again when it is back) */
-    while (rate > 0 && t->idle_count && now >= t->next_due) {
+    if (rate > 0 && !t->scheduling && t->idle_count == (size_t)t->nconns) {
+      t->scheduling = 1;
+      t->next_due = now + t->interval_us * (uint64_t)t->index / (uint64_t)nthreads;
+    }
+    while (rate > 0 && t->scheduling && t->idle_count && now >= t->next_due) {
       conn_t* c = t->idle[t->idle_head];
       t->idle_head = (t->idle_head + 1) % (size_t)t->nconns;
       t->idle_count--;
@@ -388,7 +393,7 @@ static void* run_thread(void* arg) {
     }
     uint64_t wait_us = end_us - now + 1000;
     if (wait_us > 100000) wait_us = 100000;
-    if (rate > 0 && t->idle_count) wait_us = t->next_due > now ? t->next_due - now : 0;
+    if (rate > 0 && t->scheduling && t->idle_count) wait_us = t->next_due > now ? t->next_due - now : 0;
     struct timespec wait = {.tv_sec = (time_t)(wait_us / 1000000u), .tv_nsec = (long)(wait_us % 1000000u) * 1000};
     int n = epoll_pwait2(t->epfd, events, 256, &wait, NULL);
     for (int i = 0; i < n; i++) {

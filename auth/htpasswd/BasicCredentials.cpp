@@ -4,6 +4,8 @@
 
 #include <Poco/Base64Decoder.h>
 
+#include <pier/access_controller.hpp>
+
 namespace pier::htpasswd {
 namespace {
 
@@ -34,13 +36,6 @@ std::optional<std::string> decodeBase64(std::string_view token) {
   }
   if (decoder.bad()) return std::nullopt;
   return decoded;
-}
-
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  return true;
 }
 
 } // namespace

@@ -92,13 +92,6 @@ std::string_view trimmedLeft(std::string_view text) {
   return text;
 }
 
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  return true;
-}
-
 // The JWT of "Authorization: Bearer <jwt>"; "" when the request brings none.
 std::string bearerToken(const AuthRequest& request) {
   const std::string header = request.header("Authorization");

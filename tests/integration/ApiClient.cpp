@@ -177,6 +177,17 @@ std::string Client::pushManifest(const std::string& repo, const std::string& ref
   return response.header("Docker-Content-Digest");
 }
 
+Client::PushedImage Client::pushImage(const std::string& repo, const std::string& tag,
+                                      const std::string& layerBytes, const std::string& configBytes) const {
+  PushedImage image{makeContent(layerBytes), makeContent(configBytes), {}, {}};
+  pushBlob(repo, image.layer);
+  pushBlob(repo, image.config);
+  image.manifest = imageManifest(mediatype::kOciManifest, descriptorJson(media::kOciConfig, image.config),
+                                 {descriptorJson(media::kOciLayer, image.layer)});
+  image.digest = pushManifest(repo, tag, image.manifest, mediatype::kOciManifest);
+  return image;
+}
+
 std::string withQuery(const std::string& location, const std::string& parameter) {
   return location + (location.find('?') == std::string::npos ? "?" : "&") + parameter;
 }

@@ -88,6 +88,14 @@ public:
   std::string pushManifest(const std::string& repo, const std::string& reference, const std::string& body,
                            std::string_view contentType) const;
 
+  // An OCI image of one layer and a config with these bytes, its blobs and its manifest pushed under tag.
+  struct PushedImage {
+    Content layer, config;
+    std::string manifest, digest;
+  };
+  PushedImage pushImage(const std::string& repo, const std::string& tag, const std::string& layerBytes,
+                        const std::string& configBytes) const;
+
 private:
   std::uint16_t port_;
   std::map<std::string, std::string> headers_;

@@ -90,13 +90,7 @@ TEST_F(DispatcherAccessTest, EachRouteAsksForItsAccessRecords) {
 TEST_F(DispatcherAccessTest, GrantedUserWorksAndIsNamedInLogsAndEvents) {
   Client alice(server.port(), scopes("alice", "repository:lib/app:pull repository:lib/app:push"));
   EXPECT_EQ(alice.get("/v2/").status, 200);
-  Content layer = makeContent("layer of alice");
-  Content config = makeContent("{}");
-  alice.pushBlob("lib/app", layer);
-  alice.pushBlob("lib/app", config);
-  std::string manifest = imageManifest(mediatype::kOciManifest, descriptorJson(media::kOciConfig, config),
-                                       {descriptorJson(media::kOciLayer, layer)});
-  std::string digest = alice.pushManifest("lib/app", "v1", manifest, mediatype::kOciManifest);
+  auto [layer, config, manifest, digest] = alice.pushImage("lib/app", "v1", "layer of alice", "{}");
   EXPECT_EQ(alice.get("/v2/lib/app/manifests/v1").body, manifest);
   EXPECT_EQ(alice.get("/v2/lib/app/blobs/" + layer.digest).body, layer.bytes);
 

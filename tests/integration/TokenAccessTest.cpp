@@ -325,13 +325,8 @@ TEST_F(TokenAccessTest, TheCatalogNeedsRegistryCatalogStar) {
 
 TEST_F(TokenAccessTest, DeleteNeedsDeleteAndStarGrantsEveryAction) {
   Client pusher = clientWith(token(TokenClaims{{"repository:del/app:pull,push"}}));
-  Content layer = makeContent("layer to delete");
-  Content config = makeContent("{\"delete\":true}");
-  pusher.pushBlob("del/app", layer);
-  pusher.pushBlob("del/app", config);
-  std::string manifest = imageManifest(mediatype::kOciManifest, descriptorJson(media::kOciConfig, config),
-                                       {descriptorJson(media::kOciLayer, layer)});
-  std::string digest = pusher.pushManifest("del/app", "v1", manifest, mediatype::kOciManifest);
+  auto [layer, config, manifest, digest] =
+      pusher.pushImage("del/app", "v1", "layer to delete", "{\"delete\":true}");
   EXPECT_TRUE(isChallenge(pusher.del("/v2/del/app/manifests/" + digest), "repository:del/app:delete",
                           "insufficient_scope"));
   Client deleter = clientWith(token(TokenClaims{{"repository:del/app:delete"}}));

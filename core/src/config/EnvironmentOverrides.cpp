@@ -9,6 +9,7 @@
 
 #include "config/ConfigSchema.hpp"
 #include "config/YamlToJson.hpp"
+#include "pier/access_controller.hpp"
 #include "pier/errors.hpp"
 #include "util/Json.hpp"
 #include "util/Text.hpp"
@@ -32,10 +33,6 @@ constexpr const char* kPrefix = "REGISTRY_";
 
 Object::Ptr newObject() {
   return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-}
-
-bool equalsIgnoringCase(const std::string& a, const std::string& b) {
-  return lower(a) == lower(b);
 }
 
 bool isScalarKind(Kind kind) {

@@ -18,6 +18,18 @@ struct Access {
   std::string action;
 };
 
+// ASCII letters compared without case, as HTTP header names and auth schemes are.
+inline bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
 // The parts of an HTTP request an access controller may look at.
 struct AuthRequest {
   std::string method;
@@ -27,13 +39,8 @@ struct AuthRequest {
 
   // The first header of that name (case-insensitive), or "".
   std::string header(std::string_view name) const {
-    for (const auto& [key, value] : headers) {
-      if (key.size() == name.size()) {
-        bool same = true;
-        for (std::size_t i = 0; i < key.size() && same; ++i) same = (key[i] | 0x20) == (name[i] | 0x20);
-        if (same) return value;
-      }
-    }
+    for (const auto& [key, value] : headers)
+      if (equalsIgnoringCase(key, name)) return value;
     return {};
   }
 };
