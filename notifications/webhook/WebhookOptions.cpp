@@ -37,7 +37,8 @@ bool isHeaderValue(const std::string& value) {
 
 void parseUrl(const std::string& text, const std::string& key, WebhookOptions& options) {
   auto invalid = [&](const std::string& why) { return ConfigError(key + ": \"" + text + "\" " + why); };
-  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+  if (std::any_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
     throw invalid("contains spaces or control characters");
   Poco::URI uri;
   try {
@@ -45,8 +46,7 @@ void parseUrl(const std::string& text, const std::string& key, WebhookOptions& o
   } catch (const Poco::Exception& e) {
     throw invalid("is not a url: " + e.message());
   }
-  if (uri.getScheme() != "http" && uri.getScheme() != "https")
-    throw invalid("is not an http or https url");
+  if (uri.getScheme() != "http" && uri.getScheme() != "https") throw invalid("is not an http or https url");
   if (uri.getHost().empty()) throw invalid("names no host");
   options.https = uri.getScheme() == "https";
   options.host = uri.getHost();
@@ -93,7 +93,8 @@ void parseHeaders(const Poco::JSON::Object& endpoint, const std::string& prefix,
 }
 
 void parseCaFile(const Poco::JSON::Object& endpoint, const std::string& prefix, WebhookOptions& options) {
-  Poco::JSON::Object::Ptr parameters = endpoint.has("parameters") ? endpoint.getObject("parameters") : nullptr;
+  Poco::JSON::Object::Ptr parameters =
+      endpoint.has("parameters") ? endpoint.getObject("parameters") : nullptr;
   if (endpoint.has("parameters") && !endpoint.isNull("parameters") && !parameters)
     throw ConfigError(prefix + ".parameters: must be a map");
   if (!parameters) return;

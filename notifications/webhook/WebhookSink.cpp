@@ -59,7 +59,8 @@ WebhookSink::WebhookSink(WebhookOptions options) : options_(std::move(options)) 
   } catch (const Poco::Exception& e) {
     if (options_.caFile.empty())
       throw ConfigError(prefix + ".url: the system's CA certificates do not load: " + e.displayText());
-    throw ConfigError(prefix + ".parameters.cafile: " + options_.caFile + " does not load: " + e.displayText());
+    throw ConfigError(prefix + ".parameters.cafile: " + options_.caFile +
+                      " does not load: " + e.displayText());
   }
 }
 

@@ -49,7 +49,7 @@ std::vector<Poco::JSON::Object::Ptr> ReceivedRequest::events() const {
     for (std::size_t i = 0; list && i < list->size(); ++i)
       if (Poco::JSON::Object::Ptr event = list->getObject(static_cast<unsigned>(i))) events.push_back(event);
   } catch (const std::exception&) { // Poco's exceptions too
-    return {}; // not an envelope: the test looks at the body itself
+    return {};                      // not an envelope: the test looks at the body itself
   }
   return events;
 }
@@ -57,7 +57,8 @@ std::vector<Poco::JSON::Object::Ptr> ReceivedRequest::events() const {
 class EventReceiver::Handler final : public Poco::Net::HTTPRequestHandler {
 public:
   explicit Handler(EventReceiver& owner) : owner_(owner) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
     owner_.handle(request, response);
   }
 
@@ -97,8 +98,8 @@ void EventReceiver::start() {
   std::unique_ptr<Poco::Net::ServerSocket> socket;
   if (tls_) {
     using Poco::Net::Context;
-    Context::Ptr context = new Context(Context::TLS_SERVER_USE, tls_->key.string(), tls_->certificate.string(),
-                                       "", Context::VERIFY_NONE);
+    Context::Ptr context = new Context(Context::TLS_SERVER_USE, tls_->key.string(),
+                                       tls_->certificate.string(), "", Context::VERIFY_NONE);
     socket = std::make_unique<Poco::Net::SecureServerSocket>(context);
   } else {
     socket = std::make_unique<Poco::Net::ServerSocket>();
@@ -225,9 +226,9 @@ void EventReceiver::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTT
   }
   changed_.notify_all();
 
-  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status),
-                              Poco::Net::HTTPResponse::getReasonForStatus(
-                                  static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)));
+  response.setStatusAndReason(
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status),
+      Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)));
   // A short body (none where HTTP forbids one), so a client must read it to keep the connection.
   const std::string text = status == 204 || status == 304 ? "" : "status " + std::to_string(status) + "\n";
   response.setContentType("text/plain");

@@ -35,8 +35,8 @@ struct ReceivedRequest {
   std::string target; // path and query, as sent
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::string peer;   // the client's address and port: one per connection
-  int answered = 0;   // the status it was answered, 0 while held or when never answered
+  std::string peer; // the client's address and port: one per connection
+  int answered = 0; // the status it was answered, 0 while held or when never answered
 
   // The first value of a header (names compared without case), "" if absent.
   std::string header(const std::string& name) const;
@@ -47,8 +47,8 @@ struct ReceivedRequest {
 
 class EventReceiver {
 public:
-  EventReceiver();                            // plain HTTP
-  explicit EventReceiver(Credential tls);     // HTTPS with this certificate and key
+  EventReceiver();                        // plain HTTP
+  explicit EventReceiver(Credential tls); // HTTPS with this certificate and key
   ~EventReceiver();
   EventReceiver(const EventReceiver&) = delete;
   EventReceiver& operator=(const EventReceiver&) = delete;
@@ -93,7 +93,8 @@ private:
 
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
-  std::vector<std::pair<std::uint64_t, ReceivedRequest>> requests_; // with a serial: clear() may run while one is held
+  std::vector<std::pair<std::uint64_t, ReceivedRequest>>
+      requests_; // with a serial: clear() may run while one is held
   std::uint64_t nextSerial_ = 0;
   int status_ = 200;
   bool silent_ = false;

@@ -64,7 +64,8 @@ Event makeEvent(int n) {
 class WebhookSinkTest : public ::testing::Test {
 protected:
   // The status of the DeliveryError that write() throws; none when it returned.
-  std::optional<int> failureStatus(NotificationSink& sink, const std::vector<Event>& events = {makeEvent(1)}) {
+  std::optional<int> failureStatus(NotificationSink& sink,
+                                   const std::vector<Event>& events = {makeEvent(1)}) {
     try {
       sink.write(context_, events);
     } catch (const DeliveryError& e) {
@@ -147,7 +148,8 @@ TEST_F(WebhookSinkTest, AnswersOutside2xxAnd3xxAreDeliveryErrorsWithTheirStatus)
   auto sink = makeSink(endpoint(receiver.url()));
   receiver.setStatus(500);
   EXPECT_EQ(failureStatus(*sink), 500);
-  EXPECT_TRUE(lastFailureSays("webhook endpoint hook (" + receiver.url() + "): answered 500 Internal Server Error"))
+  EXPECT_TRUE(
+      lastFailureSays("webhook endpoint hook (" + receiver.url() + "): answered 500 Internal Server Error"))
       << lastFailure_;
   receiver.setStatus(404);
   EXPECT_EQ(failureStatus(*sink), 404);
@@ -223,13 +225,15 @@ TEST_F(WebhookSinkTest, AnHttpsEndpointIsVerifiedAgainstTheConfiguredCa) {
   receiver.start();
   ASSERT_EQ(receiver.url().rfind("https://", 0), 0u);
 
-  auto trusting = makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + ca.certificate.string() + "\"}"));
+  auto trusting =
+      makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + ca.certificate.string() + "\"}"));
   EXPECT_EQ(trusting->write(context_, {makeEvent(1)}), 200);
   ASSERT_EQ(receiver.requests().size(), 1u);
   EXPECT_EQ(receiver.requests()[0].events().size(), 1u);
 
   test::Credential other = test::makeCertificateAuthority(dir.path(), "other-ca");
-  auto wrongCa = makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + other.certificate.string() + "\"}"));
+  auto wrongCa =
+      makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + other.certificate.string() + "\"}"));
   EXPECT_EQ(failureStatus(*wrongCa), 0);
   EXPECT_TRUE(lastFailureSays("certificate verify failed")) << lastFailure_;
   auto systemStore = makeSink(endpoint(receiver.url())); // the test CA is in no system store
@@ -246,7 +250,8 @@ TEST_F(WebhookSinkTest, AnHttpsCertificateForAnotherHostIsRefused) {
   elsewhere.dnsNames = {"elsewhere.test"};
   EventReceiver receiver(test::issueCertificate(dir.path(), "elsewhere", ca, elsewhere));
   receiver.start();
-  auto sink = makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + ca.certificate.string() + "\"}"));
+  auto sink =
+      makeSink(endpoint(receiver.url(), R"(,"parameters":{"cafile":")" + ca.certificate.string() + "\"}"));
   EXPECT_EQ(failureStatus(*sink), 0);
   EXPECT_TRUE(lastFailureSays("Unacceptable certificate from 127.0.0.1")) << lastFailure_;
   EXPECT_TRUE(receiver.requests().empty());
@@ -298,9 +303,9 @@ private:
 
 TEST_F(WebhookSinkTest, AMalformedAnswerIsADeliveryErrorZero) {
   const std::vector<std::string> answers = {
-      "",                                      // closed without a word
-      "garbage\r\n\r\n",                       // no status line
-      "HTTP/1.1 2oo OK\r\n\r\n",               // a status that is no number
+      "",                        // closed without a word
+      "garbage\r\n\r\n",         // no status line
+      "HTTP/1.1 2oo OK\r\n\r\n", // a status that is no number
       "HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n",
       std::string("\x16\x03\x01\x00\x05\xff\x00\x00\x00\x00", 10), // binary
   };
@@ -331,7 +336,8 @@ TEST_F(WebhookSinkTest, ConfigErrorsNameTheKey) {
        "notifications.endpoints[hook].headers.Bad Name: "},
       {R"({"name":"hook","url":"http://example.com/","headers":{"content-length":["1"]}})",
        "notifications.endpoints[hook].headers.content-length: "},
-      {R"({"name":"hook","url":"http://example.com/","timeout":"soon"})", "notifications.endpoints[hook].timeout: "},
+      {R"({"name":"hook","url":"http://example.com/","timeout":"soon"})",
+       "notifications.endpoints[hook].timeout: "},
       {R"({"name":"hook",)" + https + R"(,"parameters":{"cafile":"/nonexistent/ca.pem"}})",
        "notifications.endpoints[hook].parameters.cafile: "},
       {R"({"name":"hook",)" + https + R"(,"parameters":{"cafile":7}})",
@@ -354,10 +360,12 @@ TEST_F(WebhookSinkTest, ACaFileThatHoldsNoCertificateIsAConfigError) {
   test::TempDir dir;
   test::writeFile(dir / "ca.pem", "not a certificate\n");
   try {
-    makeSink(endpoint("https://127.0.0.1:1/", R"(,"parameters":{"cafile":")" + (dir / "ca.pem").string() + "\"}"));
+    makeSink(
+        endpoint("https://127.0.0.1:1/", R"(,"parameters":{"cafile":")" + (dir / "ca.pem").string() + "\"}"));
     ADD_FAILURE() << "expected a ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("notifications.endpoints[hook].parameters.cafile: "), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("notifications.endpoints[hook].parameters.cafile: "),
+              std::string::npos)
         << e.what();
   }
 }
@@ -367,7 +375,8 @@ TEST_F(WebhookSinkTest, IsThePluginRegisteredAsWebhook) {
   receiver.start();
   PluginLoader loader; // before the sink: its code lives in the plugin
   loader.loadDirectory(PIER_TEST_PLUGIN_DIR);
-  std::shared_ptr<NotificationSink> sink = loader.catalog().createNotificationSink("webhook", *endpoint(receiver.url()));
+  std::shared_ptr<NotificationSink> sink =
+      loader.catalog().createNotificationSink("webhook", *endpoint(receiver.url()));
   EXPECT_EQ(sink->write(context_, {makeEvent(1), makeEvent(2)}), 200);
   EXPECT_TRUE(receiver.waitForEvents(2, kGenerousBound));
   EXPECT_THROW(loader.catalog().createNotificationSink("webhook", *endpoint("gopher://x/")), ConfigError);

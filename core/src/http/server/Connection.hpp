@@ -19,8 +19,8 @@ namespace pier::http {
 struct Connection {
   int fd = -1;
   std::unique_ptr<TlsSession> tls; // on a TLS listener; destroyed before fd is closed
-  std::string peer;     // "ip:port", for logs and events
-  std::string peerHost; // "ip", the key of the per-client limit
+  std::string peer;                // "ip:port", for logs and events
+  std::string peerHost;            // "ip", the key of the per-client limit
 
   std::string input; // received bytes not yet parsed (a partial head, pipelined requests)
   bool headStarted = false;

@@ -98,8 +98,8 @@ inline Event eventFromJson(const Poco::JSON::Object& json) {
   Event event;
   event.id = text(json, "id");
   int zone = 0;
-  Poco::DateTime when = Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT,
-                                                    text(json, "timestamp"), zone);
+  Poco::DateTime when =
+      Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text(json, "timestamp"), zone);
   event.timestamp = std::chrono::system_clock::time_point(
       std::chrono::microseconds(when.timestamp().epochMicroseconds() - zone * 1000000LL));
   event.action = text(json, "action");
@@ -121,8 +121,8 @@ inline Event eventFromJson(const Poco::JSON::Object& json) {
     }
   }
   Poco::JSON::Object::Ptr request = section(json, "request");
-  event.request = {text(*request, "id"), text(*request, "addr"), text(*request, "host"), text(*request, "method"),
-                   text(*request, "useragent")};
+  event.request = {text(*request, "id"), text(*request, "addr"), text(*request, "host"),
+                   text(*request, "method"), text(*request, "useragent")};
   event.actor.name = text(*section(json, "actor"), "name");
   Poco::JSON::Object::Ptr source = section(json, "source");
   event.source = {text(*source, "addr"), text(*source, "instanceID")};
