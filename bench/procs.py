@@ -206,7 +206,7 @@ def make_certificate(base):
 
 class Registry(Managed):
     def __init__(self, key, label, binary, kind, base, log_level, cache="inmemory", http_extra=None, root=None,
-                 tls=None):
+                 tls=None, extra_config=""):
         self.key = key
         self.label = label
         self.kind = kind  # "pier" or "distribution"
@@ -215,6 +215,7 @@ class Registry(Managed):
         self.root = root or self.dir / "root"  # another registry's root: the same data, served again
         self.root.mkdir(parents=True, exist_ok=True)
         self.tls = tls  # (certificate, key) or None
+        self.extra_config = extra_config  # top-level YAML after http (notifications)
         self.scheme = "https" if tls else "http"
         self.config = self.dir / "config.yml"
         self.cache = cache
@@ -253,7 +254,8 @@ class Registry(Managed):
             tls = f"  tls:\n    certificate: {self.tls[0]}\n    key: {self.tls[1]}\n" if self.tls else ""
             self.config.write_text(REGISTRY_CONFIG.format(root=self.root, cache=self.cache, level=self.log_level,
                                                           port=self.port)
-                                   + "".join(f"  {k}: {v}\n" for k, v in self.http_extra.items()) + tls)
+                                   + "".join(f"  {k}: {v}\n" for k, v in self.http_extra.items()) + tls
+                                   + self.extra_config)
             super().start()
             try:
                 wait_connectable(self, self.port, timeout)

@@ -281,6 +281,8 @@ def write_report(path, args, bench, servers, memory, info, started, command, loa
 
     if bench and bench.conn:
         bench.conn.report(w)
+    if bench and bench.notify:
+        bench.notify.report(w)
 
     failures = bench.failures if bench else []
     if failures or fatal:

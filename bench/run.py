@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from connections import PIER_HTTP_EXTENSIONS, ConnBench, raise_nofile
+from notify import NotifyBench
 from clients import (Client, Content, build_httpload, file_digest, push_blob_bytes, push_chunked, push_monolithic,
                      run_httpload, run_wrk, seed, verify, verify_big, write_random_file, wrk_script)
 from procs import (MANIFEST_ACCEPT, MB, MIB, REPO_APP, REPO_BIG, REPO_PUSH, REPO_ROOT, REPO_SMALL, BenchError,
@@ -107,7 +108,8 @@ class Bench:
         self.paths_file = s / "small_paths.txt"
         self.paths_file.write_text("\n".join(self.paths["small"]) + "\n")
         self.httpload = build_httpload(base)
-        self.conn = ConnBench(self) if args.only != "base" else None
+        self.conn = ConnBench(self) if args.only in ("all", "connections") else None
+        self.notify = NotifyBench(self) if args.only in ("all", "notifications") else None
         self.push_path = base / "push.bin"
         self.push_size = args.push_mib * MIB
         write_random_file(self.push_path, self.push_size)
@@ -234,7 +236,7 @@ class Bench:
     def run(self):
         a = self.args
         for rnd in range(a.rounds):
-            for measure in (self.measures if a.only != "connections" else []):
+            for measure in (self.measures if a.only in ("all", "base") else []):
                 order = []
                 for rep in range(measure.repeats):
                     k = (rnd + rep) % len(measure.participants)
@@ -255,6 +257,8 @@ class Bench:
                         f"{measure.unit}{extra}")
             if self.conn:
                 self.conn.run(rnd)
+            if self.notify:
+                self.notify.run(rnd)
 
 
 # --------------------------------------------------------------------------
@@ -295,8 +299,11 @@ def parse_args(argv):
                    help="markdown included in the report where a target is not met (default bench/PROFILE.md)")
     p.add_argument("--tmpdir", help="where the temporary roots go (default: the system's)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (configs, logs, roots)")
-    p.add_argument("--only", default="all", choices=["all", "base", "connections"],
-                   help="run only the issue 4 measures (base) or only the connection scenarios of issue 9")
+    p.add_argument("--only", default="all", choices=["all", "base", "connections", "notifications"],
+                   help="run only the issue 4 measures (base), the connection scenarios of issue 9 or the push "
+                        "time with a notification endpoint down of issue 11")
+    p.add_argument("--notify-images", type=int,
+                   help="images pushed per notification run (default 300; smoke 10)")
     p.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")],
                    help="keep-alive connection levels for manifest GET and HEAD blob (default 64,512,2000,8000; "
                         "smoke 64,256); capped by the open-file limit")
@@ -310,10 +317,10 @@ def parse_args(argv):
     a = p.parse_args(argv)
     full = dict(rounds=3, duration=10, big_mib=256, small_count=500, manifests=10, tags=100, repos=50, push_mib=256,
                 chunk_mib=8, push_count=2, blob_repeats=4, levels=[64, 512, 2000, 8000], conn_duration=5,
-                slowloris=1000, downloads=2000, conn_timeout_ms=5000)
+                slowloris=1000, downloads=2000, conn_timeout_ms=5000, notify_images=300)
     smoke = dict(rounds=1, duration=1, big_mib=4, small_count=20, manifests=2, tags=4, repos=3, push_mib=4,
                  chunk_mib=1, push_count=1, blob_repeats=1, levels=[64, 256], conn_duration=1, slowloris=100,
-                 downloads=20, conn_timeout_ms=2000)
+                 downloads=20, conn_timeout_ms=2000, notify_images=10)
     for k, dv in (smoke if a.smoke else full).items():
         if getattr(a, k) is None:
             setattr(a, k, dv)
@@ -321,7 +328,7 @@ def parse_args(argv):
         a.small_max_kib = min(a.small_max_kib, 8)
     for k in ("rounds", "duration", "big_mib", "small_count", "manifests", "tags", "push_mib", "chunk_mib",
               "push_count", "connections", "wrk_threads", "blob_repeats", "conn_duration", "slowloris", "downloads",
-              "conn_timeout_ms", "conn_threads"):
+              "conn_timeout_ms", "conn_threads", "notify_images"):
         if getattr(a, k) < 1:
             p.error(f"--{k.replace('_', '-')} must be at least 1")
     if not 0 <= a.repos <= 90:
@@ -333,9 +340,11 @@ def parse_args(argv):
     if a.time_limit is None:
         runs = 17 + 6 * (a.blob_repeats - 1)  # a bound: repeated runs are shorter
         per_round = runs * (a.duration + 5) + 4 * a.push_count * (a.push_mib / 20 + 10)
-        if a.only == "connections":
+        if a.only in ("connections", "notifications"):
             per_round = 0
-        if a.only != "base":  # each connection run: its duration, the timeout, the slowloris set-up
+        if a.only in ("all", "notifications"):  # six registries, each pushing its images (Distribution ~20 ms each)
+            per_round += 6 * (a.notify_images * 0.05 + 10)
+        if a.only in ("all", "connections"):  # each connection run: its duration, the timeout, the slowloris set-up
             per_round += 2 * (2 * len(a.levels) + 4) * (a.conn_duration + a.conn_timeout_ms / 1000 + 10)
         a.time_limit = int(300 + a.big_mib / 5 + a.rounds * per_round * 2)
     return a
@@ -388,7 +397,7 @@ def main(argv):
         nofile = raise_nofile()  # the servers and the load generators inherit it
         log(f"open-file limit: soft {nofile[0]}, hard {nofile[1]}")
         servers["pier"] = Registry("pier", "Pier", args.pier, "pier", base, args.log_level,
-                                   http_extra=PIER_HTTP_EXTENSIONS if args.only != "base" else None)
+                                   http_extra=PIER_HTTP_EXTENSIONS if args.only in ("all", "connections") else None)
         servers["distribution"] = Registry("distribution", "Distribution", args.distribution, "distribution", base,
                                            args.log_level)
         if not args.no_nocache:
@@ -419,7 +428,7 @@ def main(argv):
         nginx.start()
         servers["nginx"] = nginx
         log(f"nginx (pid {nginx.pid}) serves {big_file} on 127.0.0.1:{nginx.port}/blob")
-        if args.only != "connections":
+        if args.only in ("all", "base"):
             # TLS on one certificate: Pier on the seeded Pier's root, nginx on the same data file.
             certificate = make_certificate(base)
             servers["pier_tls"] = Registry("pier_tls", "Pier (TLS)", args.pier, "pier", base, args.log_level,
@@ -440,6 +449,8 @@ def main(argv):
 
         bench = Bench(args, base, content, servers)
         bench.run()
+        if bench.notify:
+            bench.notify.close()
         for key in ("pier", "distribution", "pier_nocache"):
             s = servers.get(key)
             if s and s.alive():

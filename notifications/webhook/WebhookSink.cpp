@@ -20,6 +20,7 @@ namespace {
 // batch; a longer one costs the connection instead.
 constexpr std::streamsize kDrainLimit = 64 * 1024;
 const std::string kUserAgent = "pier-webhook";
+constexpr std::chrono::milliseconds kAnswerPollSlice(100);
 
 Poco::Timespan timespanOf(std::chrono::milliseconds duration) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(duration.count()) * 1000);
@@ -77,7 +78,7 @@ int WebhookSink::write(const Context& context, const std::vector<Event>& events)
     // At worst the receiver gets it twice, with the same event ids.
     const bool reused = session_ && session_->connected();
     try {
-      return exchange(body);
+      return exchange(context, body);
     } catch (const DeliveryError&) {
       throw;
     } catch (const Poco::TimeoutException& e) {
@@ -114,7 +115,7 @@ Poco::Net::HTTPClientSession& WebhookSink::session() {
   return *session_;
 }
 
-int WebhookSink::exchange(const std::string& body) {
+int WebhookSink::exchange(const Context& context, const std::string& body) {
   using Poco::Net::HTTPMessage;
   using Poco::Net::HTTPRequest;
   Poco::Net::HTTPClientSession& client = session();
@@ -141,6 +142,7 @@ int WebhookSink::exchange(const std::string& body) {
     if (const Poco::Exception* error = client.networkException()) error->rethrow();
     throw Poco::IOException("the events could not be sent");
   }
+  awaitAnswer(context, client);
   Poco::Net::HTTPResponse response;
   std::istream& in = client.receiveResponse(response);
   const int status = static_cast<int>(response.getStatus());
@@ -154,6 +156,19 @@ int WebhookSink::exchange(const std::string& body) {
   if (status >= 200 && status < 400) return status;
   throw DeliveryError(describe("answered " + std::to_string(status) + " " + printable(response.getReason())),
                       status);
+}
+
+void WebhookSink::awaitAnswer(const Context& context, Poco::Net::HTTPClientSession& client) {
+  // In slices, so that a cancelled context (the server shutting down) ends the wait at once, not after the
+  // endpoint's timeout; the receive timeout still bounds the answer once it has started.
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  while (!client.socket().poll(timespanOf(kAnswerPollSlice), Poco::Net::Socket::SELECT_READ)) {
+    if (context.done()) {
+      session_.reset();
+      throw DeliveryError(describe("cancelled while waiting for the answer"));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) throw Poco::TimeoutException("waiting for the answer");
+  }
 }
 
 void WebhookSink::drainBody(std::istream& body, const Poco::Net::HTTPResponse& response) {

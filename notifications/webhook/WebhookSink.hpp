@@ -40,7 +40,9 @@ public:
 
 private:
   Poco::Net::HTTPClientSession& session();
-  int exchange(const std::string& body);
+  int exchange(const Context& context, const std::string& body);
+  // Waits until the answer starts, the endpoint's timeout passes or the context is done.
+  void awaitAnswer(const Context& context, Poco::Net::HTTPClientSession& client);
   void drainBody(std::istream& body, const Poco::Net::HTTPResponse& response);
   std::string describe(const std::string& what) const;
 

@@ -4,6 +4,7 @@
 // receivers, certificate verification and the configuration's errors.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <optional>
 #include <thread>
@@ -176,6 +177,25 @@ TEST_F(WebhookSinkTest, AReceiverThatNeverAnswersIsADeliveryErrorZeroAfterTheTim
 
   receiver.setSilent(false);
   EXPECT_EQ(sink->write(context_, {makeEvent(2)}), 200);
+}
+
+TEST_F(WebhookSinkTest, ACancelledContextEndsTheWaitForAnAnswerBeforeTheTimeout) {
+  EventReceiver receiver;
+  receiver.start();
+  auto sink = makeSink(endpoint(receiver.url(), R"(,"timeout":"1h")"));
+  receiver.setSilent(true);
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  Context context("webhook-cancel", logger_, Context::Clock::time_point::max(), cancelled);
+  std::thread canceller([&] {
+    receiver.waitForRequests(1, kGenerousBound);
+    cancelled->store(true);
+  });
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(sink->write(context, {makeEvent(1)}), DeliveryError);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kGenerousBound);
+  canceller.join();
+  receiver.setSilent(false);
+  EXPECT_EQ(sink->write(context_, {makeEvent(2)}), 200); // a new connection for the next batch
 }
 
 TEST_F(WebhookSinkTest, ARefusedConnectionIsADeliveryErrorZero) {

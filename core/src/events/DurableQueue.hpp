@@ -30,7 +30,7 @@ namespace pier {
 //
 // Appends are write() calls: in the kernel's page cache at once, so a killed
 // process loses nothing. sync() (fdatasync) makes them survive power loss; the
-// delivery thread calls it about once a second.
+// Notifier calls it about once a second, apart from deliveries.
 class DurableQueue {
 public:
   struct Options {

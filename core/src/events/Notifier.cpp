@@ -162,19 +162,12 @@ bool Notifier::Worker::deliver(const std::vector<Event>& events) {
 }
 
 void Notifier::Worker::run() {
-  auto lastSync = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock lock(mutex);
-      wake.wait_for(lock, kSyncInterval, [this] { return stopping || queue->pendingRecords() > 0; });
+      wake.wait(lock, [this] { return stopping || queue->pendingRecords() > 0; });
       if (stopping) break;
     }
-    auto now = std::chrono::steady_clock::now();
-    if (now - lastSync >= kSyncInterval) {
-      queue->sync();
-      lastSync = now;
-    }
-    if (queue->pendingRecords() == 0) continue;
     // Distribution's breaker: after `threshold` failures in a row, one attempt per `backoff`.
     if (failuresInARow >= settings.threshold && !pauseUntil(lastFailure + settings.backoff)) break;
     DurableQueue::Batch batch = queue->read(kBatchEvents, kBatchBytes);
@@ -217,6 +210,19 @@ Notifier::Notifier(std::vector<Endpoint> endpoints, LineLogger& logger) : log_(l
     // The thread holds the worker, so that one left running at exit (stop() returned false) keeps what it
     // uses.
     worker->thread = std::thread([worker] { worker->run(); });
+  }
+  syncer_ = std::thread([this] { syncQueues(); });
+}
+
+void Notifier::syncQueues() {
+  // Apart from the delivery threads: one may wait out a long timeout on a receiver that does not answer,
+  // and its queue must still reach the disk about once a second.
+  std::unique_lock lock(syncMutex_);
+  while (!syncStopping_) {
+    syncWake_.wait_for(lock, kSyncInterval, [this] { return syncStopping_; });
+    lock.unlock();
+    for (const auto& worker : workers_) worker->queue->sync();
+    lock.lock();
   }
 }
 
@@ -273,6 +279,12 @@ std::vector<EndpointFigures> Notifier::figures() const {
 bool Notifier::stop(std::chrono::milliseconds bound) {
   if (stopped_) return true;
   stopped_ = true;
+  {
+    std::lock_guard lock(syncMutex_);
+    syncStopping_ = true;
+    syncWake_.notify_all();
+  }
+  syncer_.join(); // its last pass syncs what was appended until now
   for (const auto& worker : workers_) {
     worker->cancelled->store(true);
     std::lock_guard lock(worker->mutex);

@@ -38,7 +38,8 @@ struct EndpointFigures {
 // the response; a delivery thread per endpoint sends the queue in order,
 // in batches, to the endpoint's sink plugin and retries failures forever:
 // immediately up to `threshold` failures in a row, then once per `backoff`
-// (Distribution's breaker).
+// (Distribution's breaker). One more thread syncs every queue to the disk
+// about once a second.
 class Notifier final : public EventSink {
 public:
   struct Endpoint {
@@ -63,7 +64,13 @@ public:
 
 private:
   struct Worker;
+  void syncQueues();
+
   std::vector<std::shared_ptr<Worker>> workers_;
+  std::thread syncer_;
+  std::mutex syncMutex_;
+  std::condition_variable syncWake_;
+  bool syncStopping_ = false;
   LoggingEventSink log_;
   LineLogger& logger_;
   bool stopped_ = false;
