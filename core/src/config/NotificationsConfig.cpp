@@ -72,7 +72,7 @@ Config::Notifications::Endpoint parseEndpoint(const Object::Ptr& section, const 
 Config::Notifications parseNotifications(const Object& notifications) {
   Config::Notifications result;
   result.includeReferences =
-      config::getBool(*sectionOf(notifications, "events"), "includereferences", "", false);
+      config::getBool(*sectionOf(notifications, "events"), "includereferences", "notifications.events", false);
   std::set<std::string> names;
   if (Array::Ptr endpoints = notifications.getArray("endpoints")) {
     for (std::size_t i = 0; i < endpoints->size(); ++i) {
