@@ -78,50 +78,6 @@ TEST_F(ServerTest, HealthIsOkWhileTheDriverAnswers) {
   EXPECT_EQ(response.body, "{}");
 }
 
-// GET /debug/health, polled until it answers `status` or 10 s passed.
-HttpResponse waitForHealth(std::uint16_t port, int status) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  HttpResponse response = httpRequest(port, "GET", "/debug/health");
-  while (response.status != status && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    response = httpRequest(port, "GET", "/debug/health");
-  }
-  return response;
-}
-
-// The background health.storagedriver check: a root the driver cannot stat
-// makes the server unhealthy after `threshold` failed checks, and healthy
-// again once it can.
-TEST(ServerHealth, StorageDriverCheckFollowsTheRoot) {
-  namespace fs = std::filesystem;
-  TempDir dir;
-  const fs::path root = dir / "root";
-  fs::create_directory(root);
-  PierServer server(filesystemConfig(
-      root, "health:\n  storagedriver:\n    enabled: true\n    interval: 100ms\n    threshold: 2\n"));
-  EXPECT_EQ(httpRequest(server.port(), "GET", "/debug/health").status, 200);
-
-  // A symlink to itself: stat fails with ELOOP, a storage error (a missing root
-  // or a file there would still be an answer).
-  fs::rename(root, dir / "aside");
-  fs::create_symlink("root", root);
-  auto unhealthy = waitForHealth(server.port(), 503);
-  ASSERT_EQ(unhealthy.status, 503) << unhealthy.body;
-  EXPECT_EQ(unhealthy.header("Content-Type"), "application/json");
-  auto body = parseJson(unhealthy.body);
-  ASSERT_EQ(body->size(), 1u) << unhealthy.body;
-  EXPECT_NE(body->optValue<std::string>("storagedriver_filesystem", "").find("cannot stat"),
-            std::string::npos)
-      << unhealthy.body;
-  EXPECT_NE(server.log().find("storagedriver_filesystem is unhealthy"), std::string::npos) << server.log();
-
-  fs::remove(root);
-  fs::rename(dir / "aside", root);
-  auto healthy = waitForHealth(server.port(), 200);
-  EXPECT_EQ(healthy.status, 200) << healthy.body;
-  EXPECT_EQ(healthy.body, "{}");
-}
-
 TEST_F(ServerTest, LogsOneStructuredLinePerRequest) {
   httpRequest(server.port(), "GET", "/v2/");
   httpRequest(server.port(), "GET", "/missing");

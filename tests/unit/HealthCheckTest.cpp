@@ -85,7 +85,7 @@ TEST(HealthCheck, FailsAfterThresholdFailuresInARowAndRecoversAfterASuccess) {
   SteppedDriver driver;
   LineLogger logger(LogLevel::error);
   {
-    HealthCheck check(driver, logger, {1ms, 3});
+    HealthCheck check({storageDriverProbe(driver, 1ms, 3)}, logger);
     EXPECT_TRUE(check.failures().empty());
     driver.step(true);
     driver.step(true);
@@ -109,7 +109,7 @@ TEST(HealthCheck, FailsAfterThresholdFailuresInARowAndRecoversAfterASuccess) {
 TEST(HealthCheck, ThresholdZeroFailsOnTheFirstFailure) {
   SteppedDriver driver;
   LineLogger logger(LogLevel::error);
-  HealthCheck check(driver, logger, {1ms, 0});
+  HealthCheck check({storageDriverProbe(driver, 1ms, 0)}, logger);
   driver.step(true);
   EXPECT_EQ(check.failures().size(), 1u);
   driver.release();
@@ -121,7 +121,7 @@ TEST(HealthCheck, StopsWithoutWaitingForTheInterval) {
   driver.release();
   LineLogger logger(LogLevel::error);
   auto start = std::chrono::steady_clock::now();
-  { HealthCheck check(driver, logger, {std::chrono::hours(1), 1}); }
+  { HealthCheck check({storageDriverProbe(driver, std::chrono::hours(1), 1)}, logger); }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 

@@ -74,11 +74,21 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
                              std::make_unique<DurableQueue>(std::move(queue), endpoint.name, logger_)});
     }
   }
-  const auto& health = config_.health;
-  if (mode == AppMode::serve && health.storageDriverEnabled)
-    healthCheck_ = std::make_unique<HealthCheck>(
-        *driver_, logger_,
-        HealthCheck::Settings{health.storageDriverInterval, health.storageDriverThreshold});
+  if (mode == AppMode::serve) {
+    const auto& health = config_.health;
+    std::vector<HealthProbe> probes;
+    if (health.storageDriverEnabled)
+      probes.push_back(
+          storageDriverProbe(*driver_, health.storageDriverInterval, health.storageDriverThreshold));
+    for (const auto& file : health.files)
+      probes.push_back(fileProbe(file.path, file.interval, file.threshold));
+    for (const auto& http : health.https)
+      probes.push_back(
+          httpProbe(http.uri, http.headers, http.statusCode, http.timeout, http.interval, http.threshold));
+    for (const auto& tcp : health.tcps)
+      probes.push_back(tcpProbe(tcp.address, tcp.timeout, tcp.interval, tcp.threshold));
+    if (!probes.empty()) healthCheck_ = std::make_unique<HealthCheck>(std::move(probes), logger_);
+  }
   const auto& storage = config_.storage;
   registry_ = std::make_unique<Registry>(
       *driver_, cache_.get(),

@@ -4,19 +4,27 @@
 
 namespace pier {
 
-namespace {
+struct HealthCheck::Running {
+  HealthProbe probe;
+  int consecutiveFailures = 0;
+  std::optional<std::string> failure; // set once the threshold is reached
+  std::thread thread;
+};
 
-HealthCheck::Settings withDefaults(HealthCheck::Settings settings) {
-  if (settings.interval <= std::chrono::milliseconds::zero()) settings.interval = std::chrono::seconds(10);
-  settings.threshold = std::max(settings.threshold, 1);
-  return settings;
+HealthProbe storageDriverProbe(StorageDriver& driver, std::chrono::milliseconds interval, int threshold) {
+  return {"storagedriver_" + driver.name(),
+          [&driver](const Context& context) { return HealthCheck::checkStorageDriver(context, driver); },
+          interval, threshold};
 }
 
-} // namespace
-
-HealthCheck::HealthCheck(StorageDriver& driver, Logger& logger, Settings settings)
-    : driver_(driver), logger_(logger), settings_(withDefaults(settings)),
-      name_("storagedriver_" + driver.name()), thread_([this] { run(); }) {}
+HealthCheck::HealthCheck(std::vector<HealthProbe> probes, Logger& logger) : logger_(logger) {
+  for (auto& probe : probes) {
+    if (probe.interval <= std::chrono::milliseconds::zero()) probe.interval = std::chrono::seconds(10);
+    probe.threshold = std::max(probe.threshold, 1);
+    probes_.push_back(std::make_unique<Running>(Running{std::move(probe), 0, std::nullopt, {}}));
+  }
+  for (auto& running : probes_) running->thread = std::thread([this, &running = *running] { run(running); });
+}
 
 HealthCheck::~HealthCheck() {
   {
@@ -24,13 +32,15 @@ HealthCheck::~HealthCheck() {
     stopping_ = true;
   }
   wake_.notify_all();
-  thread_.join();
+  for (auto& running : probes_) running->thread.join();
 }
 
 std::map<std::string, std::string> HealthCheck::failures() const {
   std::lock_guard lock(mutex_);
-  if (!failure_) return {};
-  return {{name_, *failure_}};
+  std::map<std::string, std::string> failing;
+  for (const auto& running : probes_)
+    if (running->failure) failing.emplace(running->probe.name, *running->failure);
+  return failing;
 }
 
 std::optional<std::string> HealthCheck::checkStorageDriver(const Context& context, StorageDriver& driver) {
@@ -43,30 +53,30 @@ std::optional<std::string> HealthCheck::checkStorageDriver(const Context& contex
   return std::nullopt;
 }
 
-void HealthCheck::run() {
+void HealthCheck::run(Running& running) {
   Context context("health-check", logger_);
+  const HealthProbe& probe = running.probe;
   std::unique_lock lock(mutex_);
   // The wait, not a sleep, so that stopping does not wait for the next interval.
-  while (!wake_.wait_for(lock, settings_.interval, [this] { return stopping_; })) {
+  while (!wake_.wait_for(lock, probe.interval, [this] { return stopping_; })) {
     lock.unlock();
-    std::optional<std::string> error = checkStorageDriver(context, driver_);
+    std::optional<std::string> error;
+    try {
+      error = probe.check(context);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
     lock.lock();
-    record(context, error);
+    if (!error) {
+      if (running.failure) context.log(LogLevel::info, probe.name + " is healthy again");
+      running.consecutiveFailures = 0;
+      running.failure.reset();
+      continue;
+    }
+    if (++running.consecutiveFailures < probe.threshold) continue;
+    if (!running.failure) context.log(LogLevel::warn, probe.name + " is unhealthy: " + *error);
+    running.failure = error;
   }
-}
-
-// Called with mutex_ held.
-void HealthCheck::record(const Context& context, const std::optional<std::string>& error) {
-  if (!error) {
-    if (failure_) context.log(LogLevel::info, name_ + " is healthy again");
-    consecutiveFailures_ = 0;
-    failure_.reset();
-    return;
-  }
-  ++consecutiveFailures_;
-  if (consecutiveFailures_ < settings_.threshold) return;
-  if (!failure_) context.log(LogLevel::warn, name_ + " is unhealthy: " + *error);
-  failure_ = error;
 }
 
 } // namespace pier

@@ -9,6 +9,7 @@
 #include <Poco/JSON/Array.h>
 
 #include "config/ConfigSchema.hpp"
+#include "config/HealthConfig.hpp"
 #include "config/NotificationsConfig.hpp"
 #include "config/YamlToJson.hpp"
 #include "pier/config.hpp"
@@ -146,14 +147,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
 
   config.redis = sectionOf(*document, "redis");
 
-  Object::Ptr storageDriverCheck = sectionOf(*sectionOf(*document, "health"), "storagedriver");
-  auto& health = config.health;
-  health.storageDriverEnabled =
-      config::getBool(*storageDriverCheck, "enabled", "", health.storageDriverEnabled);
-  health.storageDriverInterval = config::getDuration(*storageDriverCheck, "interval", "health.storagedriver",
-                                                     health.storageDriverInterval);
-  health.storageDriverThreshold = static_cast<int>(config::getInt(
-      *storageDriverCheck, "threshold", "health.storagedriver", health.storageDriverThreshold));
+  config.health = parseHealth(*sectionOf(*document, "health"));
 
   config.proxy = sectionOf(*document, "proxy");
   config.validation = sectionOf(*document, "validation");

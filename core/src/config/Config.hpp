@@ -129,6 +129,29 @@ struct Config {
     bool storageDriverEnabled = true;
     std::chrono::milliseconds storageDriverInterval = std::chrono::seconds(10);
     int storageDriverThreshold = 1;
+    // Distribution's other checks; interval 0: 10 s; threshold 0: the first failure.
+    struct File {
+      std::string path;
+      std::chrono::milliseconds interval{0};
+      int threshold = 0;
+    };
+    struct Http {
+      std::string uri;
+      std::vector<std::pair<std::string, std::string>> headers;
+      int statusCode = 200;
+      std::chrono::milliseconds timeout = std::chrono::seconds(1);
+      std::chrono::milliseconds interval{0};
+      int threshold = 0;
+    };
+    struct Tcp {
+      std::string address;
+      std::chrono::milliseconds timeout = std::chrono::seconds(1);
+      std::chrono::milliseconds interval{0};
+      int threshold = 0;
+    };
+    std::vector<File> files;
+    std::vector<Http> https;
+    std::vector<Tcp> tcps;
   } health;
 
   Poco::JSON::Object::Ptr proxy;      // never null; empty when not a pull-through cache
