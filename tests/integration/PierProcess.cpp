@@ -162,7 +162,9 @@ PierServer::PierServer(const std::string& configYaml, const std::map<std::string
     arguments.push_back((dir_ / "config.yml").string());
   }
   pid_ = spawnProcess(PIER_TEST_BINARY, arguments, env, dir_.path(), dir_ / "server.log");
-  static const std::regex listening(R"(msg=listening addr=[^ ]*:(\d+))");
+  // The text line, or the json and logstash ones (log.formatter).
+  static const std::regex listening(
+      R"re((?:msg=listening addr=[^ ]*|"(?:msg|message)":"listening","addr":"[^"]*):(\d+))re");
   port_ = waitForListeningPort(pid_, dir_ / "server.log", listening, "pier");
 }
 

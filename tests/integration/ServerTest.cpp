@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -88,6 +89,38 @@ TEST_F(ServerTest, LogsOneStructuredLinePerRequest) {
       R"(msg=request method=GET path=/missing status=404 bytes=\d+ duration_ms=[0-9.]+ request_id=[0-9a-f-]{36} )");
   EXPECT_TRUE(std::regex_search(log, ok)) << log;
   EXPECT_TRUE(std::regex_search(log, missing)) << log;
+}
+
+// log.formatter json and logstash: every line is one JSON object, with log.fields in it.
+TEST(ServerLogs, JsonAndLogstashLinesAreJsonObjectsWithTheConfiguredFields) {
+  for (const std::string formatter : {"json", "logstash"}) {
+    SCOPED_TRACE(formatter);
+    TempDir dir;
+    PierServer server(filesystemConfig(dir / "root"),
+                      {{"REGISTRY_LOG_FORMATTER", formatter}, {"REGISTRY_LOG_FIELDS_SERVICE", "registry-a"}});
+    httpRequest(server.port(), "GET", "/v2/");
+    server.stop(SIGTERM);
+    std::istringstream lines(server.log());
+    int requests = 0, parsed = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line.front() != '{') continue;
+      auto entry = parseJson(line);
+      ++parsed;
+      EXPECT_EQ(entry->optValue<std::string>("service", ""), "registry-a") << line;
+      const bool logstash = formatter == "logstash";
+      EXPECT_TRUE(entry->has(logstash ? "@timestamp" : "time")) << line;
+      EXPECT_TRUE(entry->has(logstash ? "message" : "msg")) << line;
+      EXPECT_TRUE(entry->has("level")) << line;
+      if (logstash) EXPECT_EQ(entry->optValue<std::string>("@version", ""), "1") << line;
+      if (entry->optValue<std::string>(logstash ? "message" : "msg", "") == "request") {
+        ++requests;
+        EXPECT_EQ(entry->optValue<std::string>("path", ""), "/v2/") << line;
+        EXPECT_EQ(entry->optValue<std::string>("status", ""), "200") << line;
+      }
+    }
+    EXPECT_GT(parsed, 2) << server.log();
+    EXPECT_EQ(requests, 1) << server.log();
+  }
 }
 
 TEST_F(ServerTest, KeepAliveConnectionServesManyRequests) {

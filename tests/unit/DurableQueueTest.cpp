@@ -50,7 +50,8 @@ std::vector<std::filesystem::path> segments(const std::filesystem::path& directo
 
 class DurableQueueTest : public ::testing::Test {
 protected:
-  DurableQueueTest() : logFile_(std::tmpfile()), logger_(LogLevel::info, false, logFile_) {}
+  DurableQueueTest()
+      : logFile_(std::tmpfile()), logger_(LogLevel::info, LineLogger::Format::text, logFile_) {}
   ~DurableQueueTest() override { std::fclose(logFile_); }
 
   std::unique_ptr<DurableQueue> open(std::uint64_t maxBytes = 1 << 20, bool refuse = false,

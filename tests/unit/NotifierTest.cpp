@@ -55,7 +55,7 @@ template <typename Condition> bool eventually(Condition condition) {
 
 class NotifierTest : public ::testing::Test {
 protected:
-  NotifierTest() : logFile_(std::tmpfile()), logger_(LogLevel::info, false, logFile_) {}
+  NotifierTest() : logFile_(std::tmpfile()), logger_(LogLevel::info, LineLogger::Format::text, logFile_) {}
   ~NotifierTest() override { std::fclose(logFile_); }
 
   Notifier::Endpoint endpoint(const std::string& name, std::shared_ptr<KeepingSink> sink) {

@@ -78,7 +78,8 @@ void appendTextValue(std::string& out, std::string_view text) {
 
 } // namespace
 
-LineLogger::LineLogger(LogLevel level, bool json, std::FILE* out) : level_(level), json_(json), out_(out) {}
+LineLogger::LineLogger(LogLevel level, Format format, std::FILE* out)
+    : level_(level), format_(format), out_(out) {}
 
 void LineLogger::addStaticField(std::string key, std::string value) {
   staticFields_.emplace_back(std::move(key), std::move(value));
@@ -88,8 +89,10 @@ void LineLogger::write(LogLevel level, std::string_view message, std::initialize
   if (!enabled(level)) return;
   std::string line;
   line.reserve(256);
+  const bool json = format_ != Format::text;
+  const bool logstash = format_ == Format::logstash;
   auto add = [&](std::string_view key, std::string_view value) {
-    if (json_) {
+    if (json) {
       line += line.size() > 1 ? "," : "";
       appendJsonString(line, key);
       line += ':';
@@ -101,13 +104,14 @@ void LineLogger::write(LogLevel level, std::string_view message, std::initialize
       appendTextValue(line, value);
     }
   };
-  if (json_) line += '{';
-  add("time", timestamp());
+  if (json) line += '{';
+  add(logstash ? "@timestamp" : "time", timestamp());
+  if (logstash) add("@version", "1");
   add("level", levelName(level));
-  add("msg", message);
+  add(logstash ? "message" : "msg", message);
   for (const auto& [key, value] : fields) add(key, value);
   for (const auto& [key, value] : staticFields_) add(key, value);
-  if (json_) line += '}';
+  if (json) line += '}';
   line += '\n';
   std::lock_guard lock(mutex_);
   std::fwrite(line.data(), 1, line.size(), out_);
@@ -120,6 +124,13 @@ LogLevel LineLogger::parseLevel(const std::string& name) {
   if (name == "warn" || name == "warning") return LogLevel::warn;
   if (name == "error" || name == "fatal" || name == "panic") return LogLevel::error;
   throw std::invalid_argument("unknown log level \"" + name + "\"");
+}
+
+LineLogger::Format LineLogger::parseFormat(const std::string& name) {
+  if (name == "text") return Format::text;
+  if (name == "json") return Format::json;
+  if (name == "logstash") return Format::logstash;
+  throw std::invalid_argument("unknown log format \"" + name + "\"");
 }
 
 } // namespace pier

@@ -38,7 +38,7 @@ pier::Config loadConfig(int argc, char** argv) {
 
 std::unique_ptr<pier::LineLogger> makeLogger(const pier::Config& config) {
   auto logger = std::make_unique<pier::LineLogger>(pier::LineLogger::parseLevel(config.log.level),
-                                                   config.log.formatter != "text");
+                                                   pier::LineLogger::parseFormat(config.log.formatter));
   for (const auto& [key, value] : *config.log.fields) logger->addStaticField(key, value.toString());
   return logger;
 }
