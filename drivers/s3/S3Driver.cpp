@@ -88,10 +88,12 @@ public:
         info.modTime = object->modTime;
         return info;
       }
-      ListResult page = bucket_->listPage(context, bucket_->directoryPrefix(path), "", "", 1);
-      if (page.objects.empty()) throw PathNotFoundError(path);
-      info.modTime = page.objects.front().modTime;
     }
+    // The root always exists, but is asked too: the health check stats it to
+    // learn whether the bucket answers.
+    ListResult page = bucket_->listPage(context, bucket_->directoryPrefix(path), "", "", 1);
+    if (page.objects.empty() && path != "/") throw PathNotFoundError(path);
+    if (!page.objects.empty()) info.modTime = page.objects.front().modTime;
     info.isDirectory = true;
     return info;
   }
