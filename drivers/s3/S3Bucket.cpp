@@ -187,14 +187,8 @@ std::string S3Bucket::uploadPartCopy(const Context& context, const std::string& 
       {}};
   S3Response response = client_.send(context, request);
   expectStatus(client_, response, "UploadPartCopy " + objectKey);
-  auto document = response.body;
-  auto start = document.find("<ETag>"), stop = document.find("</ETag>");
-  if (start == std::string::npos || stop == std::string::npos)
-    throw StorageError("s3: UploadPartCopy " + objectKey + ": no ETag in the answer");
-  std::string etag = document.substr(start + 6, stop - start - 6);
-  for (std::string_view entity : {"&quot;", "&#34;"})
-    for (auto at = etag.find(entity); at != std::string::npos; at = etag.find(entity))
-      etag.replace(at, entity.size(), "\"");
+  std::string etag = parseCopyPartETag(response.body);
+  if (etag.empty()) throw StorageError("s3: UploadPartCopy " + objectKey + ": no ETag in the answer");
   return etag;
 }
 

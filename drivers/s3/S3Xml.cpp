@@ -54,8 +54,13 @@ std::int64_t number(const std::string& text) {
   }
 }
 
-bool isTruncated(const Poco::XML::Document& document) {
-  return rootText(document, "IsTruncated") == "true";
+// Where a truncated listing goes on from (the element `name`); empty when
+// the listing is complete.
+std::string continuation(const Poco::XML::Document& document, const std::string& name) {
+  if (rootText(document, "IsTruncated") != "true") return {};
+  std::string marker = rootText(document, name);
+  if (marker.empty()) throw StorageError("s3: a truncated listing without " + name);
+  return marker;
 }
 
 } // namespace
@@ -88,10 +93,7 @@ ListResult parseListObjects(const std::string& xml) {
                               {}});
   for (const Element* prefix : rootChildren(*document, "CommonPrefixes"))
     result.commonPrefixes.push_back(childText(prefix, "Prefix"));
-  if (isTruncated(*document)) {
-    result.nextContinuationToken = rootText(*document, "NextContinuationToken");
-    if (result.nextContinuationToken.empty()) throw StorageError("s3: truncated listing without a token");
-  }
+  result.nextContinuationToken = continuation(*document, "NextContinuationToken");
   return result;
 }
 
@@ -101,11 +103,8 @@ UploadList parseListUploads(const std::string& xml) {
   for (const Element* upload : rootChildren(*document, "Upload"))
     result.uploads.push_back(
         {childText(upload, "Key"), childText(upload, "UploadId"), childText(upload, "Initiated")});
-  if (isTruncated(*document)) {
-    result.nextKeyMarker = rootText(*document, "NextKeyMarker");
-    result.nextUploadIdMarker = rootText(*document, "NextUploadIdMarker");
-    if (result.nextKeyMarker.empty()) throw StorageError("s3: truncated upload listing without a marker");
-  }
+  result.nextKeyMarker = continuation(*document, "NextKeyMarker");
+  result.nextUploadIdMarker = rootText(*document, "NextUploadIdMarker");
   return result;
 }
 
@@ -115,11 +114,7 @@ PartList parseListParts(const std::string& xml) {
   for (const Element* part : rootChildren(*document, "Part"))
     result.parts.push_back({static_cast<int>(number(childText(part, "PartNumber"))), childText(part, "ETag"),
                             number(childText(part, "Size"))});
-  if (isTruncated(*document)) {
-    result.nextPartNumberMarker = rootText(*document, "NextPartNumberMarker");
-    if (result.nextPartNumberMarker.empty())
-      throw StorageError("s3: truncated part listing without a marker");
-  }
+  result.nextPartNumberMarker = continuation(*document, "NextPartNumberMarker");
   return result;
 }
 
@@ -127,6 +122,10 @@ std::string parseUploadId(const std::string& xml) {
   std::string id = rootText(*parse(xml), "UploadId");
   if (id.empty()) throw StorageError("s3: CreateMultipartUpload answered no UploadId");
   return id;
+}
+
+std::string parseCopyPartETag(const std::string& xml) {
+  return rootText(*parse(xml), "ETag");
 }
 
 ErrorInfo parseError(const std::string& xml) {

@@ -53,6 +53,8 @@ UploadList parseListUploads(const std::string& xml);
 PartList parseListParts(const std::string& xml);
 // CreateMultipartUpload's UploadId.
 std::string parseUploadId(const std::string& xml);
+// UploadPartCopy's ETag.
+std::string parseCopyPartETag(const std::string& xml);
 // An <Error> document; empty fields when the body is none. S3 may answer 200
 // with one to CompleteMultipartUpload and CopyObject.
 ErrorInfo parseError(const std::string& xml);
