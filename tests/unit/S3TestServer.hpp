@@ -1,9 +1,11 @@
 #pragma once
 
-// The S3 server the s3 driver's tests store on: an endpoint named by
-// PIER_TEST_S3_ENDPOINT (with PIER_TEST_S3_ACCESS_KEY, PIER_TEST_S3_SECRET_KEY,
-// PIER_TEST_S3_BUCKET and PIER_TEST_S3_REGION), for trying the tests on any
-// S3. Each test takes a root directory of its own in the bucket.
+// The S3 server the s3 driver's tests store on: a Ceph RGW of the test
+// fixture (RgwProcess), started once per test process when first asked for,
+// or an endpoint named by PIER_TEST_S3_ENDPOINT (with PIER_TEST_S3_ACCESS_KEY,
+// PIER_TEST_S3_SECRET_KEY, PIER_TEST_S3_BUCKET and PIER_TEST_S3_REGION), for
+// trying the tests on another S3. Each test takes a root directory of its own
+// in the bucket.
 
 #include <atomic>
 #include <cstdlib>
@@ -15,12 +17,36 @@
 
 #include <Poco/JSON/Object.h>
 
+#if __has_include("RgwProcess.hpp")
+#include <memory>
+#include <mutex>
+
+#include "RgwProcess.hpp"
+#define PIER_TEST_HAS_RGW 1
+#endif
+
 namespace pier::test {
 
 // The driver parameters for the test server, without rootdirectory; none
 // when there is no server.
 inline std::optional<Poco::JSON::Object> s3TestParameters() {
   const char* endpoint = std::getenv("PIER_TEST_S3_ENDPOINT");
+#ifdef PIER_TEST_HAS_RGW
+  if (endpoint == nullptr) {
+    if (!RgwProcess::available()) return std::nullopt;
+    static std::unique_ptr<RgwProcess> rgw;
+    static std::once_flag started;
+    std::call_once(started, [] { rgw = std::make_unique<RgwProcess>(); });
+    Poco::JSON::Object parameters;
+    parameters.set("regionendpoint", rgw->endpoint());
+    parameters.set("accesskey", rgw->accessKey());
+    parameters.set("secretkey", rgw->secretKey());
+    parameters.set("bucket", rgw->bucket());
+    parameters.set("region", rgw->region());
+    parameters.set("forcepathstyle", true);
+    return parameters;
+  }
+#endif
   if (endpoint == nullptr) return std::nullopt;
   auto variable = [](const char* name, const char* fallback) {
     const char* value = std::getenv(name);
