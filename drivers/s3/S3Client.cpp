@@ -175,6 +175,8 @@ Result S3Client::withRetries(const Context& context, const S3Request& request, A
     if (attemptNumber >= kMaxAttempts) break;
     auto wait = backoff + std::chrono::milliseconds(jitter() % (backoff.count() / 2 + 1));
     if (Context::Clock::now() + wait >= context.deadline()) break;
+    context.log(LogLevel::debug, "s3: " + request.method + " " + requestPath(request.key) + ": " +
+                                     lastFailure + "; retrying in " + std::to_string(wait.count()) + " ms");
     std::this_thread::sleep_for(wait);
     backoff *= 2;
   }

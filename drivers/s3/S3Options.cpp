@@ -161,9 +161,12 @@ S3Options parseS3Options(const Poco::JSON::Object& parameters, const std::string
   if (options.rootDirectory.find("//") != std::string::npos)
     reader.fail("rootdirectory", "must not hold \"//\"");
 
+  // The environment's keys come as a set: its session token belongs to its keys only.
+  bool fromEnvironment = !reader.has("accesskey") && !reader.has("secretkey");
   options.credentials.accessKey = reader.string("accesskey", environment("AWS_ACCESS_KEY_ID"));
   options.credentials.secretKey = reader.string("secretkey", environment("AWS_SECRET_ACCESS_KEY"));
-  options.credentials.sessionToken = reader.string("sessiontoken", environment("AWS_SESSION_TOKEN"));
+  options.credentials.sessionToken =
+      reader.string("sessiontoken", fromEnvironment ? environment("AWS_SESSION_TOKEN") : "");
   if (options.credentials.accessKey.empty() != options.credentials.secretKey.empty())
     reader.fail(options.credentials.accessKey.empty() ? "accesskey" : "secretkey",
                 "accesskey and secretkey go together");

@@ -229,6 +229,10 @@ TEST_F(S3TroubleTest, ARefusedConnectionIsUnavailable) {
   EXPECT_THROW(driver->stat(context_, "/a"), pier::StorageUnavailableError);
   EXPECT_THROW(driver->getContent(context_, "/a"), pier::StorageUnavailableError);
   EXPECT_THROW(driver->writer(context_, "/a", true), pier::StorageUnavailableError);
+
+  parameters.set("regionendpoint", "https://127.0.0.1:" + std::to_string(closed.address().port()));
+  parameters.set("skipverify", true);
+  EXPECT_THROW(createS3(parameters)->stat(context_, "/a"), pier::StorageUnavailableError) << "over TLS too";
 }
 
 class S3DriverTest : public ::testing::Test {
