@@ -222,15 +222,16 @@ TEST_F(S3TroubleTest, TransientFailuresAreRetriedToSuccess) {
 
 TEST_F(S3TroubleTest, ARefusedConnectionIsUnavailable) {
   Poco::Net::ServerSocket closed(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const std::string port = std::to_string(closed.address().port());
   Poco::JSON::Object parameters = minimalParameters();
-  parameters.set("regionendpoint", "http://127.0.0.1:" + std::to_string(closed.address().port()));
+  parameters.set("regionendpoint", "http://127.0.0.1:" + port);
   closed.close(); // nothing listens there now
   auto driver = createS3(parameters);
   EXPECT_THROW(driver->stat(context_, "/a"), pier::StorageUnavailableError);
   EXPECT_THROW(driver->getContent(context_, "/a"), pier::StorageUnavailableError);
   EXPECT_THROW(driver->writer(context_, "/a", true), pier::StorageUnavailableError);
 
-  parameters.set("regionendpoint", "https://127.0.0.1:" + std::to_string(closed.address().port()));
+  parameters.set("regionendpoint", "https://127.0.0.1:" + port);
   parameters.set("skipverify", true);
   EXPECT_THROW(createS3(parameters)->stat(context_, "/a"), pier::StorageUnavailableError) << "over TLS too";
 }
