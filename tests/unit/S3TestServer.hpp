@@ -17,13 +17,10 @@
 
 #include <Poco/JSON/Object.h>
 
-#if __has_include("RgwProcess.hpp")
 #include <memory>
 #include <mutex>
 
 #include "RgwProcess.hpp"
-#define PIER_TEST_HAS_RGW 1
-#endif
 
 namespace pier::test {
 
@@ -31,7 +28,6 @@ namespace pier::test {
 // when there is no server.
 inline std::optional<Poco::JSON::Object> s3TestParameters() {
   const char* endpoint = std::getenv("PIER_TEST_S3_ENDPOINT");
-#ifdef PIER_TEST_HAS_RGW
   if (endpoint == nullptr) {
     if (!RgwProcess::available()) return std::nullopt;
     static std::unique_ptr<RgwProcess> rgw;
@@ -46,8 +42,6 @@ inline std::optional<Poco::JSON::Object> s3TestParameters() {
     parameters.set("forcepathstyle", true);
     return parameters;
   }
-#endif
-  if (endpoint == nullptr) return std::nullopt;
   auto variable = [](const char* name, const char* fallback) {
     const char* value = std::getenv(name);
     return std::string(value != nullptr ? value : fallback);
