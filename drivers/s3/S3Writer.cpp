@@ -69,7 +69,11 @@ public:
       std::sort(parts_.begin(), parts_.end(),
                 [](const PartEntry& a, const PartEntry& b) { return a.number < b.number; });
       for (const PartEntry& part : parts_) partsSize_ += part.size;
-      if (tail && tail->uploadId == uploadId_ && tail->offset == partsSize_) adoptTail(std::move(*tail));
+      // A tail stored before the upload was created still counts while the
+      // upload has no part (the process died before its first part was in).
+      bool sameUpload =
+          tail && (tail->uploadId == uploadId_ || (tail->uploadId == kNoUpload && parts_.empty()));
+      if (sameUpload && tail->offset == partsSize_) adoptTail(std::move(*tail));
     } else if (tail && tail->uploadId == kNoUpload && tail->offset == 0) {
       adoptTail(std::move(*tail));
     } else {
