@@ -12,6 +12,8 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -336,6 +338,36 @@ TEST_F(S3DriverTest, MovesLargeObjectsByMultipartCopy) {
   driver_->move(context_, "/from/large", "/to/large");
   EXPECT_THROW(driver_->stat(context_, "/from/large"), pier::PathNotFoundError);
   EXPECT_TRUE(driver_->getContent(context_, "/to/large") == content);
+}
+
+TEST_F(S3DriverTest, ListingsWalksAndRemovesGoPastOnePage) {
+  constexpr int kFiles = 1001; // S3 answers 1,000 keys a page and deletes 1,000 at a time
+  std::vector<std::thread> threads;
+  std::atomic<int> next{0}, failures{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = next++; i < kFiles; i = next++) {
+        try {
+          driver_->putContent(context_, "/many/" + std::to_string(10000 + i), "x");
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(failures, 0);
+  std::vector<std::string> listed = driver_->list(context_, "/many");
+  ASSERT_EQ(listed.size(), static_cast<std::size_t>(kFiles));
+  EXPECT_EQ(listed.front(), "/many/10000");
+  EXPECT_EQ(listed.back(), "/many/11000");
+  int walked = 0;
+  driver_->walk(context_, "/", [&](const pier::FileInfo& info) {
+    walked += info.isDirectory ? 0 : 1;
+    return pier::WalkControl::proceed;
+  });
+  EXPECT_EQ(walked, kFiles);
+  driver_->remove(context_, "/many");
+  EXPECT_THROW(driver_->list(context_, "/many"), pier::PathNotFoundError);
 }
 
 TEST_F(S3DriverTest, RedirectsArePresignedURLsForReads) {
