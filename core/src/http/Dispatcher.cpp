@@ -187,6 +187,11 @@ void Dispatcher::serve(http::ServerRequest& request) {
     respondWithError(exchange, e.errors(), e.what());
   } catch (const CancelledError& e) {
     respondWithError(exchange, errcode::Error{errcode::Unavailable, e.what(), {}}, e.what());
+  } catch (const StorageUnavailableError& e) {
+    // Storage down or throttling: worth a retry, so not a 500.
+    logger.write(LogLevel::warn, "storage unavailable",
+                 {{"error", e.what()}, {"request_id", exchange.requestId()}});
+    respondWithError(exchange, errcode::Error{errcode::Unavailable, "storage unavailable", {}}, e.what());
   } catch (const Poco::Net::NetException& e) {
     // The client went away or the connection broke: nothing can be sent.
     // Clients abort downloads all the time; this is no server trouble.

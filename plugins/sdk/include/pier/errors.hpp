@@ -58,6 +58,14 @@ public:
       : StorageError("invalid offset " + std::to_string(offset) + " for path " + path) {}
 };
 
+// The storage backend could not be reached or kept refusing (throttling,
+// outages) after the driver's retries: the server answers 503 UNAVAILABLE,
+// since the request may succeed later.
+class PIER_SDK_API StorageUnavailableError : public StorageError {
+public:
+  using StorageError::StorageError;
+};
+
 // The driver does not implement an optional operation.
 class PIER_SDK_API UnsupportedError : public StorageError {
 public:
