@@ -151,8 +151,10 @@ def stop_all():
 
 
 def clean_env():
-    # Both registries read REGISTRY_* variables; the benchmark's configs must be what runs.
-    return {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    # Both registries read REGISTRY_* variables; the benchmark's configs must be what runs. AWS_* too: the keys are
+    # in the configs, and Distribution's s3-aws driver panics at start when AWS_CA_BUNDLE is set (its HTTP
+    # transport cannot take a CA bundle), which some machines set for every program.
+    return {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "AWS_"))}
 
 
 def free_port():
@@ -181,9 +183,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: {root}
-  cache:
+{storage}  cache:
     blobdescriptor: {cache}
   delete:
     enabled: true
@@ -206,7 +206,7 @@ def make_certificate(base):
 
 class Registry(Managed):
     def __init__(self, key, label, binary, kind, base, log_level, cache="inmemory", http_extra=None, root=None,
-                 tls=None, extra_config=""):
+                 tls=None, extra_config="", storage=None):
         self.key = key
         self.label = label
         self.kind = kind  # "pier" or "distribution"
@@ -215,7 +215,9 @@ class Registry(Managed):
         self.root = root or self.dir / "root"  # another registry's root: the same data, served again
         self.root.mkdir(parents=True, exist_ok=True)
         self.tls = tls  # (certificate, key) or None
-        self.extra_config = extra_config  # top-level YAML after http (notifications)
+        self.extra_config = extra_config  # top-level YAML after http (notifications, redis)
+        # The driver's section under storage (YAML indented by two); filesystem in the registry's root by default.
+        self.storage = storage or f"  filesystem:\n    rootdirectory: {self.root}\n"
         self.scheme = "https" if tls else "http"
         self.config = self.dir / "config.yml"
         self.cache = cache
@@ -252,8 +254,8 @@ class Registry(Managed):
         for attempt in range(3):
             self.port = free_port()
             tls = f"  tls:\n    certificate: {self.tls[0]}\n    key: {self.tls[1]}\n" if self.tls else ""
-            self.config.write_text(REGISTRY_CONFIG.format(root=self.root, cache=self.cache, level=self.log_level,
-                                                          port=self.port)
+            self.config.write_text(REGISTRY_CONFIG.format(storage=self.storage, cache=self.cache,
+                                                          level=self.log_level, port=self.port)
                                    + "".join(f"  {k}: {v}\n" for k, v in self.http_extra.items()) + tls
                                    + self.extra_config)
             super().start()
@@ -327,3 +329,19 @@ class Nginx(Managed):
             return "\n".join(self.error_log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return super().log_tail(lines)
+
+
+class RedisServer(Managed):
+    """A redis-server on a free 127.0.0.1 port, without persistence, for the registries' shared cache."""
+
+    def __init__(self, base, binary="/usr/bin/redis-server"):
+        self.dir = base / "redis"
+        self.dir.mkdir(parents=True)
+        self.port = free_port()
+        super().__init__("redis-server", [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                                          "--appendonly", "no", "--dir", str(self.dir), "--databases", "16"],
+                         self.dir, self.dir / "redis.log")
+
+    def start(self, timeout=20):
+        super().start()
+        wait_connectable(self, self.port, timeout)

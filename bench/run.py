@@ -35,6 +35,7 @@ from pathlib import Path
 
 from connections import PIER_HTTP_EXTENSIONS, ConnBench, raise_nofile
 from notify import NotifyBench
+from s3 import S3Bench
 from clients import (Client, Content, build_httpload, file_digest, push_blob_bytes, push_chunked, push_monolithic,
                      run_httpload, run_wrk, seed, verify, verify_big, write_random_file, wrk_script)
 from procs import (MANIFEST_ACCEPT, MB, MIB, REPO_APP, REPO_BIG, REPO_PUSH, REPO_ROOT, REPO_SMALL, BenchError,
@@ -110,6 +111,7 @@ class Bench:
         self.httpload = build_httpload(base)
         self.conn = ConnBench(self) if args.only in ("all", "connections") else None
         self.notify = NotifyBench(self) if args.only in ("all", "notifications") else None
+        self.s3 = S3Bench(self) if args.only in ("all", "s3") else None
         self.push_path = base / "push.bin"
         self.push_size = args.push_mib * MIB
         write_random_file(self.push_path, self.push_size)
@@ -259,6 +261,8 @@ class Bench:
                 self.conn.run(rnd)
             if self.notify:
                 self.notify.run(rnd)
+            if self.s3:
+                self.s3.run(rnd)
 
 
 # --------------------------------------------------------------------------
@@ -299,9 +303,10 @@ def parse_args(argv):
                    help="markdown included in the report where a target is not met (default bench/PROFILE.md)")
     p.add_argument("--tmpdir", help="where the temporary roots go (default: the system's)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (configs, logs, roots)")
-    p.add_argument("--only", default="all", choices=["all", "base", "connections", "notifications"],
-                   help="run only the issue 4 measures (base), the connection scenarios of issue 9 or the push "
-                        "time with a notification endpoint down of issue 11")
+    p.add_argument("--only", default="all", choices=["all", "base", "connections", "notifications", "s3"],
+                   help="run only the issue 4 measures (base), the connection scenarios of issue 9, the push "
+                        "time with a notification endpoint down of issue 11 or the registries on Ceph RGW of "
+                        "issue 12")
     p.add_argument("--notify-images", type=int,
                    help="images pushed per notification run (default 300; smoke 10)")
     p.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")],
@@ -340,8 +345,10 @@ def parse_args(argv):
     if a.time_limit is None:
         runs = 17 + 6 * (a.blob_repeats - 1)  # a bound: repeated runs are shorter
         per_round = runs * (a.duration + 5) + 4 * a.push_count * (a.push_mib / 20 + 10)
-        if a.only in ("connections", "notifications"):
+        if a.only in ("connections", "notifications", "s3"):
             per_round = 0
+        if a.only in ("all", "s3"):  # four registries, four measures each, plus their seeding
+            per_round += 4 * (4 * (a.duration + 5) + a.push_mib / 20 + a.big_mib / 10 + 30)
         if a.only in ("all", "notifications"):  # six registries, each pushing its images (Distribution ~20 ms each)
             per_round += 6 * (a.notify_images * 0.05 + 10)
         if a.only in ("all", "connections"):  # each connection run: its duration, the timeout, the slowloris set-up

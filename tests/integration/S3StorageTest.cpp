@@ -1,43 +1,81 @@
-// The server on the s3 driver: on a real Ceph RGW (the RgwProcess fixture),
-// an upload begun by one Pier process is finished by another on the same
-// bucket, blob GETs redirect to presigned URLs, and while S3 is down clients
-// get 503 UNAVAILABLE (worth a retry), never a 500, until it is back.
+// The server on the s3 driver, on a real Ceph RGW (RgwProcess) and a real
+// redis-server: two Pier processes on one bucket share state through S3 and
+// Redis alone. An upload started through one is finished through the other;
+// a push through one is pulled through the other, by redirect to a presigned
+// URL or streamed; tags moved and deletes made through one are seen through
+// the other. Faults: an unreachable bucket, RGW stopped in the middle of a
+// push and back, a Pier killed in the middle of an upload. S3 down is 503
+// UNAVAILABLE (worth a retry), never a 500.
+#include <csignal>
+#include <thread>
 
-#include <string>
-
-#include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
 
-#include "PierProcess.hpp"
-#include "RegistryClient.hpp"
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/URI.h>
+
+#include "ApiClient.hpp"
+#include "RedisServerProcess.hpp"
 #include "RgwProcess.hpp"
 
-namespace pier::test {
+namespace pier::test::api {
 namespace {
 
-std::string s3Config(const std::string& endpoint, const std::string& bucket, const std::string& accessKey,
-                     const std::string& secretKey, const std::string& extra = {}) {
-  return "version: 0.1\n"
-         "log:\n  level: info\n"
-         "storage:\n  s3:\n    region: us-east-1\n    bucket: " +
-         bucket + "\n    regionendpoint: " + endpoint + "\n    accesskey: " + accessKey +
-         "\n    secretkey: " + secretKey + "\n    rootdirectory: /registry\n    chunksize: 5242880\n" +
-         extra +
-         "  delete:\n    enabled: true\n"
-         "http:\n  addr: 127.0.0.1:0\n";
+constexpr std::size_t kMiB = 1024 * 1024;
+
+std::string bytesOf(std::size_t size, char seed) {
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>(seed + (i * 131) % 251);
+  return out;
 }
 
-std::string patterned(std::size_t size) {
-  std::string content(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) content[i] = static_cast<char>((i * 7919) ^ (i >> 11));
-  return content;
+// Sends a PATCH head and the first part of its body, then, after `between`
+// ran, the rest; returns the answer. For faults in the middle of a body.
+HttpResponse patchInTwoHalves(std::uint16_t port, const std::string& target, const std::string& body,
+                              const std::function<void()>& between) {
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+  socket.setReceiveTimeout(Poco::Timespan(60, 0));
+  std::string head = "PATCH " + target +
+                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n" +
+                     "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  socket.sendBytes(head.data(), static_cast<int>(head.size()));
+  const std::size_t half = body.size() / 2;
+  // The server may answer and close before the whole body is in: what it answered is read below.
+  auto send = [&](std::size_t from, std::size_t to) {
+    try {
+      for (std::size_t sent = from; sent < to;)
+        sent += static_cast<std::size_t>(socket.sendBytes(body.data() + sent, static_cast<int>(to - sent)));
+    } catch (const Poco::Exception&) {
+    }
+  };
+  send(0, half);
+  between();
+  send(half, body.size());
+  std::string raw;
+  char buffer[8192];
+  try {
+    for (int n; raw.size() < 1024 * 1024 && (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;)
+      raw.append(buffer, static_cast<std::size_t>(n));
+  } catch (const Poco::Exception&) {
+    // Reset by a server that was killed, or that answered before the body was in: what came is the answer.
+  }
+  HttpResponse response;
+  if (raw.size() > 12) response.status = std::stoi(raw.substr(9, 3));
+  const std::size_t bodyStart = raw.find("\r\n\r\n");
+  if (bodyStart != std::string::npos) response.body = raw.substr(bodyStart + 4);
+  return response;
 }
 
-TEST(S3StorageTest, AnUnreachableBucketIsUnavailableNotAnInternalError) {
+TEST(S3Storage, AnUnreachableBucketIsUnavailableNotAnInternalError) {
   Poco::Net::ServerSocket closed(Poco::Net::SocketAddress("127.0.0.1", 0));
   const std::string port = std::to_string(closed.address().port());
   closed.close(); // nothing listens there now
-  PierServer server(s3Config("http://127.0.0.1:" + port, "pier", "key", "secret"));
+  PierServer server(
+      "version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n    bucket: pier\n    regionendpoint: "
+      "http://127.0.0.1:" +
+      port + "\n    accesskey: key\n    secretkey: secret\nhttp:\n  addr: 127.0.0.1:0\n");
   for (const auto& [method, target] : {std::pair<std::string, std::string>{"GET", "/v2/library/a/tags/list"},
                                        {"POST", "/v2/library/a/blobs/uploads/"},
                                        {"HEAD", "/v2/library/a/manifests/latest"}}) {
@@ -50,80 +88,153 @@ TEST(S3StorageTest, AnUnreachableBucketIsUnavailableNotAnInternalError) {
   EXPECT_NE(server.log().find("storage unavailable"), std::string::npos);
 }
 
-class S3RgwStorageTest : public ::testing::Test {
+class S3ScaleOutTest : public ::testing::Test {
 protected:
-  void SetUp() override {
-    if (!RgwProcess::available()) GTEST_SKIP() << "no Ceph binaries (scripts/deps installs them)";
-    rgw_ = std::make_unique<RgwProcess>();
+  std::string config(bool redirects = false) const {
+    return "version: 0.1\nlog:\n  level: info\nstorage:\n  s3:\n    region: " + rgw.region() +
+           "\n    regionendpoint: " + rgw.endpoint() + "\n    bucket: " + rgw.bucket() +
+           "\n    rootdirectory: /pier\n    accesskey: " + rgw.accessKey() +
+           "\n    secretkey: " + rgw.secretKey() +
+           "\n    forcepathstyle: true\n    secure: false\n    chunksize: 5242880\n" +
+           "    redirectlifetime: 5m\n  cache:\n    blobdescriptor: redis\n  delete:\n    enabled: true\n" +
+           "  redirect:\n    disable: " + (redirects ? "false" : "true") + "\n  maintenance:\n" +
+           "    uploadpurging:\n      enabled: false\nredis:\n  addr: " + redis.address() +
+           "\nhttp:\n  addr: 127.0.0.1:0\n";
   }
 
-  std::string config() const {
-    return s3Config(rgw_->endpoint(), rgw_->bucket(), rgw_->accessKey(), rgw_->secretKey());
-  }
-
-  std::unique_ptr<RgwProcess> rgw_;
+  RgwProcess rgw;
+  RedisServerProcess redis;
 };
 
-TEST_F(S3RgwStorageTest, AnUploadBegunByOneServerIsFinishedByAnother) {
-  const std::string blob = patterned(13 * 1024 * 1024 + 321);
-  const std::string digest = sha256Digest(blob);
-  std::string location;
-  {
-    PierServer first(config());
-    HttpResponse started = httpRequest(first.port(), "POST", "/v2/library/app/blobs/uploads/");
-    ASSERT_EQ(started.status, 202) << started.body;
-    // 6 MiB + 5: a part of 5 MiB and a tail that must outlive this process.
-    HttpResponse patched =
-        httpRequest(first.port(), "PATCH", started.header("location"), blob.substr(0, 6291461),
-                    {{"Content-Type", "application/octet-stream"}});
-    ASSERT_EQ(patched.status, 202) << patched.body;
-    EXPECT_EQ(patched.header("range"), "0-6291460");
-    location = patched.header("location");
-    first.stop(SIGTERM);
+TEST_F(S3ScaleOutTest, AnUploadStartedThroughOneInstanceIsFinishedThroughTheOther) {
+  PierServer a(config()), b(config());
+  Client ca(a.port()), cb(b.port());
+  // Pieces that cross the 5 MiB parts: a full part and a tail, a tail alone, then the rest.
+  const std::string first = bytesOf(6 * kMiB, 'a'), second = bytesOf(kMiB, 'b'),
+                    last = bytesOf(3 * kMiB, 'c');
+  const Content blob = makeContent(first + second + last);
+  const std::string location = ca.startUpload("a/repo");
+  ASSERT_EQ(ca.patch(location, first, "0-" + std::to_string(first.size() - 1)).status, 202) << a.log();
+  auto status = cb.get(location);
+  ASSERT_EQ(status.status, 204) << b.log();
+  EXPECT_EQ(status.header("Range"), "0-" + std::to_string(first.size() - 1));
+  ASSERT_EQ(cb.patch(location, second,
+                     std::to_string(first.size()) + "-" + std::to_string(first.size() + second.size() - 1))
+                .status,
+            202)
+      << b.log();
+  ASSERT_EQ(ca.finish(location, blob.digest, last).status, 201) << a.log();
+  for (const Client* client : {&ca, &cb}) {
+    auto got = client->get("/v2/a/repo/blobs/" + blob.digest);
+    ASSERT_EQ(got.status, 200);
+    EXPECT_TRUE(got.body == blob.bytes) << "the bytes differ";
   }
-  PierServer second(config());
-  HttpResponse status = httpRequest(second.port(), "GET", location);
-  EXPECT_EQ(status.status, 204) << status.body;
-  EXPECT_EQ(status.header("range"), "0-6291460");
-  HttpResponse patched = httpRequest(second.port(), "PATCH", location, blob.substr(6291461),
-                                     {{"Content-Type", "application/octet-stream"}});
-  ASSERT_EQ(patched.status, 202) << patched.body;
-  std::string finish = patched.header("location");
-  finish += (finish.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
-  HttpResponse finished = httpRequest(second.port(), "PUT", finish);
-  ASSERT_EQ(finished.status, 201) << finished.body;
-
-  // Blob GETs redirect to the bucket, presigned.
-  HttpResponse redirect = httpRequest(second.port(), "GET", "/v2/library/app/blobs/" + digest);
-  ASSERT_EQ(redirect.status, 307) << redirect.body;
-  const std::string url = redirect.header("location");
-  EXPECT_EQ(
-      url.rfind(rgw_->endpoint() + "/" + rgw_->bucket() + "/registry/docker/registry/v2/blobs/sha256/", 0),
-      0u)
-      << url;
-  EXPECT_NE(url.find("X-Amz-Signature="), std::string::npos) << url;
-  HttpResponse fromS3 = httpRequest(rgw_->port(), "GET", url.substr(rgw_->endpoint().size()));
-  EXPECT_EQ(fromS3.status, 200);
-  EXPECT_TRUE(fromS3.body == blob) << "the blob as pushed, " << fromS3.body.size() << " bytes";
 }
 
-TEST_F(S3RgwStorageTest, WhileTheGatewayIsDownClientsAreToldToRetry) {
-  PierServer server(config() + "");
-  const std::string blob = "a small blob";
-  HttpResponse pushed =
-      httpRequest(server.port(), "POST", "/v2/library/app/blobs/uploads/?digest=" + sha256Digest(blob), blob,
-                  {{"Content-Type", "application/octet-stream"}});
-  ASSERT_EQ(pushed.status, 201) << pushed.body;
-  rgw_->stop();
-  HttpResponse down = httpRequest(server.port(), "HEAD", "/v2/library/app/blobs/" + sha256Digest(blob));
-  EXPECT_EQ(down.status, 503);
-  down = httpRequest(server.port(), "POST", "/v2/library/app/blobs/uploads/");
-  EXPECT_EQ(down.status, 503) << down.body;
-  EXPECT_NE(down.body.find("UNAVAILABLE"), std::string::npos) << down.body;
-  rgw_->start();
-  HttpResponse back = httpRequest(server.port(), "HEAD", "/v2/library/app/blobs/" + sha256Digest(blob));
-  EXPECT_EQ(back.status, 200);
+TEST_F(S3ScaleOutTest, APushThroughOneIsPulledThroughTheOtherStreamedOrByRedirect) {
+  PierServer a(config()), b(config(true));
+  Client ca(a.port()), cb(b.port());
+  auto image = ca.pushImage("a/repo", "v1", bytesOf(7 * kMiB, 'l'), "{\"scale\":\"out\"}");
+  auto manifest = cb.get("/v2/a/repo/manifests/v1");
+  ASSERT_EQ(manifest.status, 200) << b.log();
+  EXPECT_EQ(manifest.body, image.manifest);
+  EXPECT_EQ(manifest.header("Docker-Content-Digest"), image.digest);
+
+  // a streams it (redirects disabled)...
+  auto streamed = ca.get("/v2/a/repo/blobs/" + image.layer.digest);
+  ASSERT_EQ(streamed.status, 200);
+  EXPECT_TRUE(streamed.body == image.layer.bytes);
+  // ...b sends the client to the S3 server, with a URL that expires.
+  auto redirect = cb.get("/v2/a/repo/blobs/" + image.layer.digest);
+  ASSERT_EQ(redirect.status, 307) << b.log();
+  Poco::URI url(redirect.header("Location"));
+  EXPECT_EQ(url.getHost(), "127.0.0.1");
+  EXPECT_EQ(url.getPort(), rgw.port());
+  EXPECT_NE(url.getRawQuery().find("X-Amz-Expires=300"), std::string::npos) << url.toString();
+  auto fetched = httpRequest(rgw.port(), "GET", url.getPathEtc());
+  ASSERT_EQ(fetched.status, 200) << fetched.body;
+  EXPECT_TRUE(fetched.body == image.layer.bytes);
+}
+
+TEST_F(S3ScaleOutTest, TagsMovedAndDeletesMadeThroughOneAreSeenThroughTheOther) {
+  PierServer a(config()), b(config());
+  Client ca(a.port()), cb(b.port());
+  auto first = ca.pushImage("a/repo", "latest", "layer one", "{\"n\":1}");
+  ASSERT_EQ(cb.get("/v2/a/repo/manifests/latest").header("Docker-Content-Digest"), first.digest);
+  auto second = ca.pushImage("a/repo", "latest", "layer two", "{\"n\":2}");
+  ASSERT_EQ(cb.get("/v2/a/repo/manifests/latest").header("Docker-Content-Digest"), second.digest);
+
+  // b has the blob in the shared cache once it served it; a's delete clears it.
+  ASSERT_EQ(cb.head("/v2/a/repo/blobs/" + first.layer.digest).status, 200);
+  ASSERT_EQ(ca.del("/v2/a/repo/blobs/" + first.layer.digest).status, 202);
+  EXPECT_EQ(cb.head("/v2/a/repo/blobs/" + first.layer.digest).status, 404);
+  ASSERT_EQ(ca.del("/v2/a/repo/manifests/" + first.digest).status, 202);
+  EXPECT_TRUE(isError(cb.get("/v2/a/repo/manifests/" + first.digest), 404, "MANIFEST_UNKNOWN"));
+  auto tags = cb.get("/v2/a/repo/tags/list");
+  ASSERT_EQ(tags.status, 200);
+  EXPECT_EQ(stringArray(parseJson(tags.body), "tags"), std::vector<std::string>{"latest"});
+}
+
+TEST_F(S3ScaleOutTest, S3StoppedInTheMiddleOfAPushIsUnavailableLeavesNothingAndRecovers) {
+  PierServer a(config());
+  Client ca(a.port());
+  const Content blob = makeContent(bytesOf(12 * kMiB, 's'));
+  const std::string location = ca.startUpload("a/repo");
+  auto answer = patchInTwoHalves(a.port(), location, blob.bytes, [&] { rgw.stop(); });
+  EXPECT_EQ(answer.status, 503) << answer.body << a.log();
+  EXPECT_NE(answer.body.find("UNAVAILABLE"), std::string::npos) << answer.body;
+  // While S3 is away, everything that needs it is unavailable, never a 500.
+  const Content small = makeContent("pushed while S3 is away");
+  auto monolithic = ca.request("POST", "/v2/a/repo/blobs/uploads/?digest=" + small.digest, small.bytes,
+                               {{"Content-Type", "application/octet-stream"}});
+  EXPECT_TRUE(isError(monolithic, 503, "UNAVAILABLE")) << monolithic.body;
+  EXPECT_EQ(ca.head("/v2/a/repo/blobs/" + blob.digest).status, 503);
+
+  rgw.start();
+  // Nothing of the broken push is visible; the same push goes through now, with no restart of Pier.
+  EXPECT_EQ(ca.head("/v2/a/repo/blobs/" + blob.digest).status, 404);
+  ca.pushBlob("a/repo", blob);
+  auto got = ca.get("/v2/a/repo/blobs/" + blob.digest);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_TRUE(got.body == blob.bytes);
+}
+
+TEST_F(S3ScaleOutTest, AnInstanceKilledInTheMiddleOfAnUploadLeavesOneTheOtherCanFinishOrPurge) {
+  auto a = std::make_unique<PierServer>(config());
+  PierServer b(config());
+  Client ca(a->port()), cb(b.port());
+  const std::string first = bytesOf(6 * kMiB, 'k'), rest = bytesOf(12 * kMiB, 'r');
+  const Content blob = makeContent(first + rest);
+  // One upload between chunks when a dies, one with a chunk half sent (past a whole part).
+  const std::string between = ca.startUpload("a/repo");
+  ASSERT_EQ(ca.patch(between, first, "0-" + std::to_string(first.size() - 1)).status, 202);
+  const std::string midChunk = ca.startUpload("a/repo");
+  ASSERT_EQ(ca.patch(midChunk, first, "0-" + std::to_string(first.size() - 1)).status, 202);
+  patchInTwoHalves(a->port(), midChunk, rest, [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // the part of the first half reaches S3
+    a->stop(SIGKILL);
+  });
+  a.reset();
+
+  // b continues the first where a left it, and finishes it.
+  auto status = cb.get(between);
+  ASSERT_EQ(status.status, 204) << b.log();
+  EXPECT_EQ(status.header("Range"), "0-" + std::to_string(first.size() - 1));
+  ASSERT_EQ(cb.finish(between, blob.digest, rest).status, 201) << b.log();
+  auto got = cb.get("/v2/a/repo/blobs/" + blob.digest);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_TRUE(got.body == blob.bytes);
+
+  // The chunk a was receiving is not whole: its hash state was never stored. b refuses to finish
+  // that upload, says why, and purges it; the client starts again.
+  auto broken = cb.finish(midChunk, blob.digest);
+  EXPECT_TRUE(isError(broken, 400, "BLOB_UPLOAD_INVALID")) << broken.body;
+  EXPECT_TRUE(isError(cb.get(midChunk), 404, "BLOB_UPLOAD_UNKNOWN"));
+  // Purged with its parts: no multipart upload is left in the bucket.
+  auto uploads = rgw.request("GET", "/" + rgw.bucket() + "?uploads=");
+  ASSERT_EQ(uploads.status, 200) << uploads.body;
+  EXPECT_EQ(uploads.body.find("<Upload>"), std::string::npos) << uploads.body;
 }
 
 } // namespace
-} // namespace pier::test
+} // namespace pier::test::api

@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <optional>
 #include <random>
 #include <string>
 
@@ -24,12 +23,12 @@
 
 namespace pier::test {
 
-// The driver parameters for the test server, without rootdirectory; none
-// when there is no server.
-inline std::optional<Poco::JSON::Object> s3TestParameters() {
+// The driver parameters for the test server, without rootdirectory. Without
+// the Ceph binaries RgwProcess throws: the tests fail, they are not skipped
+// (scripts/deps installs them).
+inline Poco::JSON::Object s3TestParameters() {
   const char* endpoint = std::getenv("PIER_TEST_S3_ENDPOINT");
   if (endpoint == nullptr) {
-    if (!RgwProcess::available()) return std::nullopt;
     static std::unique_ptr<RgwProcess> rgw;
     static std::once_flag started;
     std::call_once(started, [] { rgw = std::make_unique<RgwProcess>(); });

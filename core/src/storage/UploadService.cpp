@@ -129,6 +129,8 @@ std::int64_t UploadService::appendLocked(const Context& context, const std::stri
     } catch (...) {
     }
     discard(context, repository, id);
+    // Storage that is down is worth a retry (503), the client's fault is not (400).
+    if (dynamic_cast<const StorageUnavailableError*>(&e)) throw;
     throw errcode::Exception(errcode::BlobUploadInvalid, std::string("upload aborted: ") + e.what(), id);
   }
   writer->close();
