@@ -136,6 +136,7 @@ int WebhookSink::exchange(const Context& context, const std::string& body) {
   request.setKeepAlive(true);
 
   std::ostream& out = client.sendRequest(request);
+  client.socket().setNoDelay(true); // the body's pieces go at once, not after the ACK of the head (Nagle)
   out.write(body.data(), static_cast<std::streamsize>(body.size()));
   out.flush();
   if (!out) {
