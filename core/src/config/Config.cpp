@@ -28,10 +28,7 @@ Object::Ptr newObject() {
   return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
 
-Object::Ptr sectionOf(const Object& parent, const std::string& key) {
-  Object::Ptr section = parent.getObject(key);
-  return section ? section : newObject();
-}
+using configschema::sectionOf;
 
 std::string getText(const Object& object, const std::string& key) {
   return config::getString(object, key, "");

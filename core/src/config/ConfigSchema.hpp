@@ -56,6 +56,13 @@ const Node& anyNode();
 // free-form value. nullptr when `parent` does not know the key.
 const Node* childSchema(const Node* parent, const std::string& key);
 
+// A section of a validated document, or an empty one when it is absent: the
+// parsers read every key of a section with its default either way.
+inline Poco::JSON::Object::Ptr sectionOf(const Poco::JSON::Object& parent, const std::string& key) {
+  Poco::JSON::Object::Ptr section = parent.getObject(key);
+  return section ? section : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+}
+
 // "a.b" / "a[3]" for error messages.
 std::string joinPath(const std::string& prefix, const std::string& key);
 std::string indexPath(const std::string& prefix, std::size_t index);

@@ -12,13 +12,9 @@ namespace pier {
 
 namespace {
 
+using configschema::sectionOf;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
-
-Object::Ptr sectionOf(const Object& parent, const std::string& key) {
-  Object::Ptr section = parent.getObject(key);
-  return section ? section : Object::Ptr(new Object);
-}
 
 // The entries of a list of sections, each with its path (health.http[2]).
 template <typename Parse> void forEachEntry(const Object& health, const std::string& key, Parse parse) {

@@ -14,13 +14,9 @@ namespace pier {
 
 namespace {
 
+using configschema::sectionOf;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
-
-Object::Ptr sectionOf(const Object& parent, const std::string& key) {
-  Object::Ptr section = parent.getObject(key);
-  return section ? section : Object::Ptr(new Object);
-}
 
 void appendStrings(const Object& object, const std::string& key, std::vector<std::string>& out) {
   if (Array::Ptr array = object.getArray(key)) {
@@ -71,8 +67,8 @@ Config::Notifications::Endpoint parseEndpoint(const Object::Ptr& section, const 
 
 Config::Notifications parseNotifications(const Object& notifications) {
   Config::Notifications result;
-  result.includeReferences =
-      config::getBool(*sectionOf(notifications, "events"), "includereferences", "notifications.events", false);
+  result.includeReferences = config::getBool(*sectionOf(notifications, "events"), "includereferences",
+                                             "notifications.events", false);
   std::set<std::string> names;
   if (Array::Ptr endpoints = notifications.getArray("endpoints")) {
     for (std::size_t i = 0; i < endpoints->size(); ++i) {
