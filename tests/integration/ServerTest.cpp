@@ -111,7 +111,9 @@ TEST(ServerLogs, JsonAndLogstashLinesAreJsonObjectsWithTheConfiguredFields) {
       EXPECT_TRUE(entry->has(logstash ? "@timestamp" : "time")) << line;
       EXPECT_TRUE(entry->has(logstash ? "message" : "msg")) << line;
       EXPECT_TRUE(entry->has("level")) << line;
-      if (logstash) EXPECT_EQ(entry->optValue<std::string>("@version", ""), "1") << line;
+      if (logstash) {
+        EXPECT_EQ(entry->optValue<std::string>("@version", ""), "1") << line;
+      }
       if (entry->optValue<std::string>(logstash ? "message" : "msg", "") == "request") {
         ++requests;
         EXPECT_EQ(entry->optValue<std::string>("path", ""), "/v2/") << line;
