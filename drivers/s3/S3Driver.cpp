@@ -180,7 +180,9 @@ public:
       context.throwIfDone();
       ListResult result = bucket_->listPage(context, prefix, "", token);
       for (ObjectEntry& object : result.objects) {
-        std::string relative = "/" + object.key.substr(prefix.size());
+        // Appended, not "/" + substr(): GCC 12 at -O3 sees a false overlap there (-Wrestrict).
+        std::string relative(1, '/');
+        relative.append(object.key, prefix.size());
         if (!isValidPath(relative)) continue;
         object.key = base + relative;
         files.push_back(std::move(object));
