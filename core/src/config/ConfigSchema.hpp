@@ -7,6 +7,10 @@
 
 #include <Poco/Dynamic/Var.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/URI.h>
+
+#include "pier/errors.hpp"
+#include "util/Text.hpp"
 
 // The schema of the registry configuration (Distribution config format,
 // version 0.1, plus Pier's extensions), and validation of a parsed document
@@ -61,6 +65,20 @@ const Node* childSchema(const Node* parent, const std::string& key);
 inline Poco::JSON::Object::Ptr sectionOf(const Poco::JSON::Object& parent, const std::string& key) {
   Poco::JSON::Object::Ptr section = parent.getObject(key);
   return section ? section : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+}
+
+// Throws ConfigError naming `path` unless url is http(s) with a host.
+inline void requireHttpUrl(const std::string& url, const std::string& path) {
+  std::string scheme;
+  std::string host;
+  try {
+    Poco::URI uri(url);
+    scheme = lower(uri.getScheme());
+    host = uri.getHost();
+  } catch (const Poco::Exception&) {
+  }
+  if ((scheme != "http" && scheme != "https") || host.empty())
+    throw ConfigError(path + ": \"" + url + "\" is not an http or https URL");
 }
 
 // "a.b" / "a[3]" for error messages.

@@ -1,7 +1,6 @@
 #include "config/HealthConfig.hpp"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/URI.h>
 
 #include "config/ConfigSchema.hpp"
 #include "pier/config.hpp"
@@ -63,16 +62,7 @@ Config::Health parseHealth(const Object& health) {
   forEachEntry(health, "http", [&](const Object& entry, const std::string& path) {
     Config::Health::Http http;
     http.uri = config::getString(entry, "uri", path);
-    std::string scheme, host;
-    try {
-      Poco::URI uri(http.uri);
-      scheme = lower(uri.getScheme());
-      host = uri.getHost();
-    } catch (const Poco::Exception&) {
-    }
-    if ((scheme != "http" && scheme != "https") || host.empty())
-      throw ConfigError(configschema::joinPath(path, "uri") + ": \"" + http.uri +
-                        "\" is not an http or https URL");
+    configschema::requireHttpUrl(http.uri, configschema::joinPath(path, "uri"));
     http.headers = headersOf(entry);
     http.statusCode = static_cast<int>(config::getInt(entry, "statuscode", path, http.statusCode));
     http.timeout = config::getDuration(entry, "timeout", path, http.timeout);

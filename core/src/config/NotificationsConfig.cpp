@@ -3,7 +3,6 @@
 #include <set>
 
 #include <Poco/JSON/Array.h>
-#include <Poco/URI.h>
 
 #include "config/ConfigSchema.hpp"
 #include "pier/config.hpp"
@@ -25,19 +24,6 @@ void appendStrings(const Object& object, const std::string& key, std::vector<std
   }
 }
 
-void requireHttpUrl(const std::string& url, const std::string& path) {
-  std::string scheme;
-  std::string host;
-  try {
-    Poco::URI uri(url);
-    scheme = lower(uri.getScheme());
-    host = uri.getHost();
-  } catch (const Poco::Exception&) {
-  }
-  if ((scheme != "http" && scheme != "https") || host.empty())
-    throw ConfigError(path + ": \"" + url + "\" is not an http or https URL");
-}
-
 Config::Notifications::Endpoint parseEndpoint(const Object::Ptr& section, const std::string& path) {
   Config::Notifications::Endpoint endpoint;
   endpoint.section = section;
@@ -47,7 +33,8 @@ Config::Notifications::Endpoint parseEndpoint(const Object::Ptr& section, const 
   endpoint.url = config::getString(*section, "url", path);
   endpoint.type = config::getString(*section, "type", path, endpoint.type);
   // The URL is the webhook's; other sink types may give anything (their own scheme, say).
-  if (endpoint.type == "webhook") requireHttpUrl(endpoint.url, configschema::joinPath(path, "url"));
+  if (endpoint.type == "webhook")
+    configschema::requireHttpUrl(endpoint.url, configschema::joinPath(path, "url"));
   endpoint.disabled = config::getBool(*section, "disabled", path, false);
   // Zero or absent keeps Distribution's default, as its EndpointConfig.defaults does.
   auto timeout = config::getDuration(*section, "timeout", path, endpoint.timeout);
