@@ -94,6 +94,12 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
       *driver_, cache_.get(),
       RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.automaticMount},
       healthCheck_.get());
+  if (mode == AppMode::serve) {
+    catalogIndex_ = std::make_unique<RepositoryIndex>(
+        *driver_, logger_, RepositoryIndex::Settings{config_.catalog.rescanInterval, std::chrono::seconds(1),
+                                                     !config_.storage.readOnly});
+    registry_->useIndex(catalogIndex_.get());
+  }
   if (endpoints.empty()) {
     eventSink_ = std::make_unique<LoggingEventSink>(logger_);
   } else {

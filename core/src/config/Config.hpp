@@ -123,6 +123,12 @@ struct Config {
     } queue;
   } notifications;
 
+  struct Catalog {
+    // catalog.rescaninterval (Pier extension): how often the repository
+    // index walks storage for what it was not told; 0: only at start.
+    std::chrono::milliseconds rescanInterval = std::chrono::minutes(10);
+  } catalog;
+
   Poco::JSON::Object::Ptr redis; // the redis section, for plugins that use Redis; never null
 
   struct Health {

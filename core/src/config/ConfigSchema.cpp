@@ -328,7 +328,7 @@ NodePtr buildSchema() {
           {"notifications", notifications},
           {"redis", redis},
           {"health", health},
-          {"catalog", section({{"maxentries", integer()}})},
+          {"catalog", section({{"maxentries", integer()}, {"rescaninterval", duration()}})},
           {"proxy", proxy},
           {"validation", validation},
           {"compatibility",

@@ -1,6 +1,7 @@
 #include "storage/BlobStore.hpp"
 
 #include "storage/Paths.hpp"
+#include "storage/RepositoryIndex.hpp"
 
 namespace pier {
 
@@ -163,6 +164,7 @@ void BlobStore::link(const Context& context, const std::string& repository, Link
   if (!digest) throw std::invalid_argument("invalid digest " + descriptor.digest);
   driver_.putContent(context, linkPath(repository, space, *digest), descriptor.digest);
   store(context, scope(context, repository, space).get(), descriptor);
+  if (index_ && space == LinkSpace::layers) index_->linked(context, repository);
 }
 
 bool BlobStore::unlink(const Context& context, const std::string& repository, LinkSpace space,
@@ -179,6 +181,7 @@ bool BlobStore::unlink(const Context& context, const std::string& repository, Li
   }
   // Again after the removal: a concurrent stat may have cached the link meanwhile.
   forget(context, service.get(), digest);
+  if (removed && index_ && space == LinkSpace::layers) index_->unlinked(context, repository);
   return removed;
 }
 

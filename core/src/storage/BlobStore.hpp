@@ -12,6 +12,8 @@
 
 namespace pier {
 
+class RepositoryIndex;
+
 // Where a repository links a blob: _layers for blobs, _manifests/revisions for manifests.
 enum class LinkSpace { layers, manifests };
 
@@ -25,6 +27,8 @@ public:
   BlobStore(StorageDriver& driver, BlobDescriptorCache* cache) : driver_(driver), cache_(cache) {}
 
   StorageDriver& driver() const { return driver_; }
+  // Told of every _layers link written or removed: where repositories come to exist.
+  void setRepositoryIndex(RepositoryIndex* index) { index_ = index; }
 
   // Global scope. stat may answer from the cache; statStored asks the driver
   // (and corrects the cache): what decides whether data may be discarded or
@@ -65,6 +69,7 @@ private:
 
   StorageDriver& driver_;
   BlobDescriptorCache* cache_;
+  RepositoryIndex* index_ = nullptr;
 };
 
 std::string linkPath(const std::string& repository, LinkSpace space, const Digest& digest);

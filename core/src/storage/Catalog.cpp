@@ -6,11 +6,7 @@
 
 namespace pier {
 
-namespace {
-
-// Compares names component by component ('/' sorts before every other
-// character), the order in which a depth-first lexical walk meets them.
-bool componentLess(const std::string& a, const std::string& b) {
+bool CatalogOrder::operator()(const std::string& a, const std::string& b) const {
   std::size_t n = std::min(a.size(), b.size());
   for (std::size_t i = 0; i < n; ++i) {
     unsigned char x = a[i] == '/' ? 0 : static_cast<unsigned char>(a[i]);
@@ -20,11 +16,8 @@ bool componentLess(const std::string& a, const std::string& b) {
   return a.size() < b.size();
 }
 
-} // namespace
-
-CatalogPage listRepositories(const Context& context, StorageDriver& driver, const std::string& last,
-                             std::size_t limit) {
-  CatalogPage page;
+void walkRepositories(const Context& context, StorageDriver& driver,
+                      const std::function<bool(const std::string& name)>& visit) {
   const std::string root = paths::repositoriesRoot();
   try {
     driver.walk(context, root, [&](const FileInfo& info) {
@@ -32,22 +25,26 @@ CatalogPage listRepositories(const Context& context, StorageDriver& driver, cons
       std::string relative = info.path.substr(root.size() + 1);
       std::size_t slash = relative.rfind('/');
       std::string base = slash == std::string::npos ? relative : relative.substr(slash + 1);
-      if (base == "_layers") {
-        std::string name = relative.substr(0, slash);
-        if (componentLess(last, name)) {
-          if (page.repositories.size() == limit) {
-            page.more = true;
-            return WalkControl::stop;
-          }
-          page.repositories.push_back(name);
-        }
-        return WalkControl::skipDirectory;
-      }
+      if (base == "_layers") return visit(relative.substr(0, slash)) ? WalkControl::skipDirectory : WalkControl::stop;
       if (!base.empty() && base.front() == '_') return WalkControl::skipDirectory;
       return WalkControl::proceed;
     });
   } catch (const PathNotFoundError&) {
   }
+}
+
+CatalogPage listRepositories(const Context& context, StorageDriver& driver, const std::string& last,
+                             std::size_t limit) {
+  CatalogPage page;
+  walkRepositories(context, driver, [&](const std::string& name) {
+    if (!CatalogOrder{}(last, name)) return true;
+    if (page.repositories.size() == limit) {
+      page.more = true;
+      return false;
+    }
+    page.repositories.push_back(name);
+    return true;
+  });
   return page;
 }
 

@@ -1,5 +1,7 @@
 #include "storage/Paths.hpp"
 
+#include "storage/Digester.hpp"
+
 namespace pier::paths {
 
 std::string repositoriesRoot() {
@@ -70,6 +72,17 @@ std::string uploadHashStates(const std::string& name, const std::string& id, con
 std::string uploadHashState(const std::string& name, const std::string& id, const std::string& algorithm,
                             std::int64_t offset) {
   return uploadHashStates(name, id, algorithm) + "/" + std::to_string(offset);
+}
+
+std::string catalogSnapshot() {
+  return kCatalogIndexRoot + "/index";
+}
+std::string catalogJournal() {
+  return kCatalogIndexRoot + "/journal";
+}
+// Hashed: a name has '/' and may be 255 characters, too long for one file name.
+std::string catalogJournalEntry(const std::string& name) {
+  return catalogJournal() + "/" + sha256Of(name).hex();
 }
 
 } // namespace pier::paths

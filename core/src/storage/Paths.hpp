@@ -37,4 +37,11 @@ std::string uploadHashStates(const std::string& name, const std::string& id, con
 std::string uploadHashState(const std::string& name, const std::string& id, const std::string& algorithm,
                             std::int64_t offset);
 
+// Pier's repository index, beside docker/registry/v2 (which Distribution's
+// tools walk) so that they never see it.
+inline const std::string kCatalogIndexRoot = "/pier-catalog";
+std::string catalogSnapshot();                              // /pier-catalog/index
+std::string catalogJournal();                               // /pier-catalog/journal
+std::string catalogJournalEntry(const std::string& name);   // /pier-catalog/journal/<sha256 hex of name>
+
 } // namespace pier::paths

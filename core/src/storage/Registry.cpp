@@ -1,6 +1,7 @@
 #include "storage/Registry.hpp"
 
 #include "app/HealthCheck.hpp"
+#include "storage/RepositoryIndex.hpp"
 
 namespace pier {
 
@@ -9,7 +10,14 @@ Registry::Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOp
     : driver_(driver), options_(options), healthCheck_(healthCheck), blobs_(driver, cache), uploads_(blobs_),
       manifests_(blobs_) {}
 
+void Registry::useIndex(RepositoryIndex* index) {
+  index_ = index;
+  blobs_.setRepositoryIndex(index);
+}
+
 CatalogPage Registry::catalog(const Context& context, const std::string& last, std::size_t limit) {
+  if (index_)
+    if (auto page = index_->page(last, limit)) return std::move(*page);
   return listRepositories(context, driver_, last, limit);
 }
 

@@ -16,6 +16,7 @@
 namespace pier {
 
 class HealthCheck;
+class RepositoryIndex;
 
 // What the registry's storage may do, from storage.* settings.
 struct RegistryOptions {
@@ -36,7 +37,11 @@ public:
 
   const RegistryOptions& options() const { return options_; }
 
-  // Repositories in lexical order after `last`, at most `limit`.
+  // Serves the catalog from the index (null: walks storage) and keeps it told of links.
+  void useIndex(RepositoryIndex* index);
+
+  // Repositories in catalog order after `last`, at most `limit`: from the
+  // index once it is built, else a walk of storage.
   CatalogPage catalog(const Context& context, const std::string& last, std::size_t limit);
 
   // The failing health checks by name, with their errors; empty while healthy.
@@ -52,6 +57,7 @@ private:
   StorageDriver& driver_;
   RegistryOptions options_;
   const HealthCheck* healthCheck_;
+  RepositoryIndex* index_ = nullptr;
   BlobStore blobs_;
   UploadService uploads_;
   ManifestService manifests_;
