@@ -96,8 +96,9 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
       healthCheck_.get());
   if (mode == AppMode::serve) {
     catalogIndex_ = std::make_unique<RepositoryIndex>(
-        *driver_, logger_, RepositoryIndex::Settings{config_.catalog.rescanInterval, std::chrono::seconds(1),
-                                                     !config_.storage.readOnly});
+        *driver_, logger_,
+        RepositoryIndex::Settings{config_.catalog.rescanInterval, std::chrono::seconds(1),
+                                  !config_.storage.readOnly});
     registry_->useIndex(catalogIndex_.get());
   }
   if (endpoints.empty()) {

@@ -145,8 +145,8 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   config.redis = sectionOf(*document, "redis");
 
   config.health = parseHealth(*sectionOf(*document, "health"));
-  config.catalog.rescanInterval = config::getDuration(*sectionOf(*document, "catalog"), "rescaninterval", "catalog",
-                                                      config.catalog.rescanInterval);
+  config.catalog.rescanInterval = config::getDuration(*sectionOf(*document, "catalog"), "rescaninterval",
+                                                      "catalog", config.catalog.rescanInterval);
 
   config.proxy = sectionOf(*document, "proxy");
   config.validation = sectionOf(*document, "validation");

@@ -25,7 +25,8 @@ void walkRepositories(const Context& context, StorageDriver& driver,
       std::string relative = info.path.substr(root.size() + 1);
       std::size_t slash = relative.rfind('/');
       std::string base = slash == std::string::npos ? relative : relative.substr(slash + 1);
-      if (base == "_layers") return visit(relative.substr(0, slash)) ? WalkControl::skipDirectory : WalkControl::stop;
+      if (base == "_layers")
+        return visit(relative.substr(0, slash)) ? WalkControl::skipDirectory : WalkControl::stop;
       if (!base.empty() && base.front() == '_') return WalkControl::skipDirectory;
       return WalkControl::proceed;
     });

@@ -40,8 +40,8 @@ std::string uploadHashState(const std::string& name, const std::string& id, cons
 // Pier's repository index, beside docker/registry/v2 (which Distribution's
 // tools walk) so that they never see it.
 inline const std::string kCatalogIndexRoot = "/pier-catalog";
-std::string catalogSnapshot();                              // /pier-catalog/index
-std::string catalogJournal();                               // /pier-catalog/journal
-std::string catalogJournalEntry(const std::string& name);   // /pier-catalog/journal/<sha256 hex of name>
+std::string catalogSnapshot();                            // /pier-catalog/index
+std::string catalogJournal();                             // /pier-catalog/journal
+std::string catalogJournalEntry(const std::string& name); // /pier-catalog/journal/<sha256 hex of name>
 
 } // namespace pier::paths

@@ -201,8 +201,9 @@ void RepositoryIndex::pollSnapshot(const Context& context, bool atStart) {
     snapshot = decodeSnapshot(driver_.getContent(context, path));
   } catch (const PathNotFoundError&) {
     if (atStart)
-      context.log(LogLevel::info, "catalog index: no snapshot in storage; the catalog walks storage until the "
-                                  "index is built");
+      context.log(LogLevel::info,
+                  "catalog index: no snapshot in storage; the catalog walks storage until the "
+                  "index is built");
     return;
   }
   if (!snapshot) {
@@ -228,9 +229,9 @@ void RepositoryIndex::pollSnapshot(const Context& context, bool atStart) {
     ready_ = true;
     count = names_.size();
   }
-  context.log(atStart ? LogLevel::info : LogLevel::debug,
-              "catalog index: " + std::to_string(count) + " repositories from snapshot generation " +
-                  std::to_string(snapshot->generation));
+  context.log(atStart ? LogLevel::info : LogLevel::debug, "catalog index: " + std::to_string(count) +
+                                                              " repositories from snapshot generation " +
+                                                              std::to_string(snapshot->generation));
 }
 
 void RepositoryIndex::rescan(const Context& context) {

@@ -85,7 +85,7 @@ private:
   mutable std::shared_mutex mutex_; // guards the members up to journal_
   NameSet names_;
   bool ready_ = false;
-  std::optional<NameSet> addedDuringRescan_; // names inserted while a walk runs
+  std::optional<NameSet> addedDuringRescan_;   // names inserted while a walk runs
   std::map<std::string, std::string> journal_; // journal entry path -> name, as last listed
 
   // The background thread's own.
