@@ -285,6 +285,8 @@ def write_report(path, args, bench, servers, memory, info, started, command, loa
         bench.notify.report(w)
     if bench and bench.s3:
         bench.s3.report(w)
+    if bench and bench.catalog:
+        bench.catalog.report(w)
 
     failures = bench.failures if bench else []
     if failures or fatal:
