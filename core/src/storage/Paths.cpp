@@ -72,4 +72,15 @@ std::string uploadHashState(const std::string& name, const std::string& id, cons
   return uploadHashStates(name, id, algorithm) + "/" + std::to_string(offset);
 }
 
+std::string collectionState() {
+  return kRoot + "/pier/gc/state";
+}
+std::string collectionRun(const std::string& run) {
+  return kRoot + "/pier/gc/runs/" + run;
+}
+std::string condemned(const std::string& run, const std::string& digest) {
+  std::size_t colon = digest.find(':');
+  return collectionRun(run) + "/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
+}
+
 } // namespace pier::paths

@@ -37,4 +37,9 @@ std::string uploadHashStates(const std::string& name, const std::string& id, con
 std::string uploadHashState(const std::string& name, const std::string& id, const std::string& algorithm,
                             std::int64_t offset);
 
+// Pier's own records beside Distribution's layout (which ignores them).
+std::string collectionState(); // <root>/pier/gc/state: the current or last garbage collection
+std::string collectionRun(const std::string& run); // <root>/pier/gc/runs/<run>: what that run condemned
+std::string condemned(const std::string& run, const std::string& digest); // .../runs/<run>/<alg>/<hex>
+
 } // namespace pier::paths
