@@ -25,7 +25,7 @@ fs::path repositoriesDir(const fs::path& root) {
   return root / "docker/registry/v2/repositories";
 }
 fs::path snapshotFile(const fs::path& root) {
-  return root / "pier-catalog/index";
+  return root / "docker/registry/v2/pier/catalog/index";
 }
 
 // Distribution's order, written independently of Pier's: '/' below every character.
@@ -260,7 +260,7 @@ TEST(CatalogIndexTest, ADamagedOrMissingSnapshotIsRebuiltWithTheSameAnswers) {
   }
   ASSERT_TRUE(fs::exists(snapshotFile(root.path())));
   // The journal would hand the names over anyway: without it, only a walk can.
-  fs::remove_all(root.path() / "pier-catalog/journal");
+  fs::remove_all(root.path() / "docker/registry/v2/pier/catalog/journal");
 
   std::string snapshot = readFile(snapshotFile(root.path()));
   std::string flipped = snapshot;

@@ -34,13 +34,15 @@ const std::string kAcceptAll = "application/vnd.oci.image.index.v1+json, "
                                "application/vnd.docker.distribution.manifest.list.v2+json, "
                                "application/vnd.docker.distribution.manifest.v2+json";
 
-// Every file under root/docker/registry/v2 with its content, and every directory (ending in "/").
+// Every file under root/docker/registry/v2 with its content, and every directory (ending in "/"),
+// but for the collector's own records (pier/gc: its state).
 std::map<std::string, std::string> snapshot(const fs::path& root) {
   std::map<std::string, std::string> files;
   fs::path base = root / "docker/registry/v2";
   if (!fs::exists(base)) return files;
   for (const auto& entry : fs::recursive_directory_iterator(base)) {
     std::string relative = entry.path().lexically_relative(base).string();
+    if (relative == "pier" || relative.starts_with("pier/")) continue;
     auto status = entry.symlink_status();
     if (fs::is_symlink(status)) files[relative] = "(symlink)";
     if (fs::is_regular_file(status)) files[relative] = readFile(entry.path());

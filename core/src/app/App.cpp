@@ -1,4 +1,5 @@
 #include "app/App.hpp"
+#include "app/ScheduledCollection.hpp"
 
 #include <pier/config.hpp>
 
@@ -112,6 +113,9 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   if (mode == AppMode::serve && purging.enabled && !config_.storage.readOnly)
     uploadPurger_ = std::make_unique<UploadPurger>(
         *driver_, logger_, UploadPurger::Settings{purging.age, purging.interval, purging.dryRun});
+  if (mode == AppMode::serve && storage.garbageCollection.enabled && !storage.readOnly)
+    scheduledCollection_ =
+        std::make_unique<ScheduledCollection>(*driver_, cache_.get(), logger_, storage.garbageCollection);
 }
 
 App::~App() {

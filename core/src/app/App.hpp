@@ -27,6 +27,8 @@ enum class AppMode { serve, maintenance };
 // The server's parts, built once at startup from the config (as
 // Distribution's app.go): the loaded plugins, the instances made from them
 // and the registry's storage. The dispatcher works with it; handlers never see it.
+class ScheduledCollection;
+
 class App {
 public:
   // Loads the plugins and creates the configured driver and cache and, when
@@ -68,6 +70,7 @@ private:
   // Last: the background threads stop before everything they use.
   std::unique_ptr<HealthCheck> healthCheck_;
   std::unique_ptr<UploadPurger> uploadPurger_;
+  std::unique_ptr<ScheduledCollection> scheduledCollection_;
 };
 
 // The plugin directory the config names, or the default next to the executable.

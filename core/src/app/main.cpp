@@ -6,6 +6,8 @@
 #include <malloc.h>
 #include <pthread.h>
 
+#include <pier/config.hpp>
+
 #include "app/App.hpp"
 #include "app/DebugServer.hpp"
 #include "http/HttpServer.hpp"
@@ -17,11 +19,12 @@ constexpr const char* kUsage = R"(usage: pier <command> [arguments]
 
 commands:
   serve [CONFIG]     run the registry on CONFIG (the embedded conf/config.yml when omitted)
-  garbage-collect CONFIG [--dry-run] [--delete-untagged]
+  garbage-collect CONFIG [--dry-run] [--delete-untagged] [--grace DURATION]
                      delete the blobs no manifest references from the storage CONFIG names;
-                     run it while no server writes there (stopped, or storage.maintenance.readonly)
+                     safe while registries serve it when --grace covers the longest push
                      -d, --dry-run          only print what would be deleted
                      -m, --delete-untagged  also delete manifests no tag, index or subject holds
+                     -g, --grace DURATION   keep what was written this recently (e.g. 1h; default 0)
   plugins [CONFIG]   list the plugins in the plugin directory: kind, name, file
   version            print the version
   help               print this text
@@ -104,6 +107,15 @@ int garbageCollect(int argc, char** argv) {
       options.dryRun = true;
     } else if (argument == "--delete-untagged" || argument == "-m") {
       options.deleteUntagged = true;
+    } else if ((argument == "--grace" || argument == "-g") && i + 1 < argc) {
+      try {
+        options.grace =
+            std::chrono::duration_cast<std::chrono::seconds>(pier::config::parseDuration(argv[++i]));
+      } catch (const std::exception&) {
+        std::fprintf(stderr, "pier garbage-collect: --grace: \"%s\" is not a duration (e.g. 90s, 1h)\n",
+                     argv[i]);
+        return 2;
+      }
     } else if (argument.starts_with("-") || !configPath.empty()) {
       std::fprintf(stderr, "pier garbage-collect: unexpected argument \"%s\"\n\n%s", argument.c_str(),
                    kUsage);
@@ -123,6 +135,7 @@ int garbageCollect(int argc, char** argv) {
     logger->write(pier::LogLevel::warn, "configuration", {{"warning", warning}});
   pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
   pier::Context context("garbage-collect", *logger);
+  options.owner = pier::collectorName("garbage-collect");
   pier::GarbageCollector collector(app.driver(), app.blobDescriptorCache(), std::cout, std::cerr);
   try {
     collector.run(context, options);

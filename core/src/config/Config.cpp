@@ -96,6 +96,16 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   uploadPurging.age = config::getDuration(*purging, "age", purgingPath, uploadPurging.age);
   uploadPurging.interval = config::getDuration(*purging, "interval", purgingPath, uploadPurging.interval);
   uploadPurging.dryRun = config::getBool(*purging, "dryrun", purgingPath, uploadPurging.dryRun);
+  Object::Ptr gc = sectionOf(*maintenance, "gc");
+  auto& collection = config.storage.garbageCollection;
+  const std::string gcPath = "storage.maintenance.gc";
+  collection.enabled = config::getBool(*gc, "enabled", gcPath, collection.enabled);
+  collection.interval = config::getDuration(*gc, "interval", gcPath, collection.interval);
+  collection.grace = config::getDuration(*gc, "grace", gcPath, collection.grace);
+  collection.deleteUntagged = config::getBool(*gc, "deleteuntagged", gcPath, collection.deleteUntagged);
+  collection.dryRun = config::getBool(*gc, "dryrun", gcPath, collection.dryRun);
+  if (collection.interval.count() <= 0) throw ConfigError(gcPath + ".interval: must be longer than 0");
+  if (collection.grace.count() < 0) throw ConfigError(gcPath + ".grace: must not be negative");
 
   Object::Ptr http = sectionOf(*document, "http");
   auto& h = config.http;

@@ -52,6 +52,14 @@ struct Config {
       std::chrono::milliseconds interval = std::chrono::hours(24);
       bool dryRun = false;
     } uploadPurging; // storage.maintenance.uploadpurging
+    // storage.maintenance.gc (Pier extension): garbage collection inside serve, safe beside other instances.
+    struct GarbageCollection {
+      bool enabled = false;
+      std::chrono::milliseconds interval = std::chrono::hours(24);
+      std::chrono::milliseconds grace = std::chrono::hours(1);
+      bool deleteUntagged = false;
+      bool dryRun = false;
+    } garbageCollection;
   } storage;
 
   struct Http {

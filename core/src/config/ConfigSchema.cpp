@@ -152,6 +152,11 @@ NodePtr buildSchema() {
                                                     {"dryrun", boolean()},
                                                 })},
                               {"readonly", section({{"enabled", boolean()}})},
+                              {"gc", section({{"enabled", boolean()}, // Pier extension
+                                              {"interval", duration()},
+                                              {"grace", duration()},
+                                              {"deleteuntagged", boolean()},
+                                              {"dryrun", boolean()}})},
                           })},
           {"tag", section({{"concurrencylimit", integer()}})},
       });

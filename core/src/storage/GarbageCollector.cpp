@@ -1,28 +1,20 @@
 #include "storage/GarbageCollector.hpp"
 
-#include <algorithm>
-#include <deque>
-#include <limits>
-#include <map>
-#include <optional>
 #include <stdexcept>
-
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
+#include <thread>
 
 #include "errcode/ErrorCode.hpp"
-#include "storage/BlobStore.hpp"
-#include "storage/Catalog.hpp"
-#include "storage/Manifest.hpp"
 #include "storage/Paths.hpp"
-#include "util/Json.hpp"
+#include "util/Uuid.hpp"
 
 namespace pier {
 
 namespace {
 
 constexpr std::size_t kSweepProgressEvery = 10000;
+// After taking the state, a collector waits this long and looks again: of two
+// started at once, the one whose write was overwritten gives way.
+constexpr std::chrono::seconds kTakeOverSettle{1};
 
 std::string baseName(const std::string& path) {
   return path.substr(path.rfind('/') + 1);
@@ -37,187 +29,109 @@ std::vector<std::string> listOrEmpty(const Context& context, StorageDriver& driv
   }
 }
 
-bool exists(const Context& context, StorageDriver& driver, const std::string& path) {
+std::optional<FileInfo> statOrNone(const Context& context, StorageDriver& driver, const std::string& path) {
   try {
-    driver.stat(context, path);
-    return true;
+    return driver.stat(context, path);
   } catch (const PathNotFoundError&) {
-    return false;
+    return std::nullopt;
   }
+}
+
+std::string blobDataOf(const std::string& digest) {
+  std::size_t colon = digest.find(':');
+  return paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1)) + "/data";
+}
+
+std::string bytes(std::uint64_t count) {
+  return std::to_string(count) + " bytes";
 }
 
 } // namespace
-
-// What one stored manifest refers to.
-struct GarbageCollector::ManifestRefs {
-  std::vector<std::string> blobs;    // config and layers in the registry
-  std::vector<std::string> children; // child manifests (indexes)
-  std::optional<std::string> subject;
-};
-
-namespace {
-
-// The digest member of a JSON descriptor object, when it is a valid digest.
-std::optional<std::string> descriptorDigest(const Poco::Dynamic::Var& value, const std::string& key) {
-  if (!json::isObject(value)) return std::nullopt;
-  auto object = value.extract<Poco::JSON::Object::Ptr>();
-  if (!object || !object->has(key) || !object->get(key).isString()) return std::nullopt;
-  std::string digest = object->getValue<std::string>(key);
-  if (!isValidDigest(digest)) return std::nullopt;
-  return digest;
-}
-
-// For stored bytes parseManifest refuses (schema1, or what another registry
-// accepted): every digest the document names where manifests name what they
-// reference, so that nothing it may need is swept. False when it is not JSON.
-bool lenientReferences(const std::string& content, std::vector<std::string>& blobs,
-                       std::vector<std::string>& children, std::optional<std::string>& subject) {
-  Poco::JSON::Object::Ptr root;
-  try {
-    Poco::JSON::Parser parser;
-    auto parsed = parser.parse(content);
-    if (!json::isObject(parsed)) return false;
-    root = parsed.extract<Poco::JSON::Object::Ptr>();
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (!root) return false;
-  auto eachOf = [&](const std::string& arrayKey, const std::string& digestKey,
-                    std::vector<std::string>& into) {
-    auto array = root->getArray(arrayKey);
-    if (!array) return;
-    for (std::size_t i = 0; i < array->size(); ++i)
-      if (auto digest = descriptorDigest(array->get(i), digestKey)) into.push_back(*digest);
-  };
-  if (root->has("config"))
-    if (auto digest = descriptorDigest(root->get("config"), "digest")) blobs.push_back(*digest);
-  eachOf("layers", "digest", blobs);
-  eachOf("blobs", "digest", blobs);     // the draft OCI artifact manifest
-  eachOf("fsLayers", "blobSum", blobs); // schema1
-  eachOf("manifests", "digest", children);
-  if (root->has("subject")) subject = descriptorDigest(root->get("subject"), "digest");
-  return true;
-}
-
-} // namespace
-
-std::vector<std::string> GarbageCollector::tagsOrNone(const Context& context, const std::string& repository) {
-  try {
-    return manifests_.tags(context, repository);
-  } catch (const errcode::Exception&) { // NAME_UNKNOWN: no tags at all
-    return {};
-  }
-}
 
 void GarbageCollector::progress(const std::string& line) {
   out_ << line << '\n' << std::flush;
 }
 
+void GarbageCollector::detail(const std::string& line) {
+  if (!quiet_) progress(line);
+}
+
 void GarbageCollector::warn(const std::string& line) {
+  if (quiet_) return; // the second mark meets what the first already reported
   ++warningCount_;
   out_ << std::flush;
   warnings_ << "warning: " << line << '\n' << std::flush;
 }
 
-GarbageCollector::RepositoryResult GarbageCollector::markRepository(const Context& context,
-                                                                    const std::string& repository,
-                                                                    const Options& options,
-                                                                    std::set<std::string>& marked) {
-  // Every revision whose link exists, with what it refers to.
-  std::map<std::string, ManifestRefs> revisions;
-  std::vector<std::string> malformed;
-  for (const std::string& digest : manifests_.revisions(context, repository, &malformed)) {
-    context.throwIfDone();
-    ManifestRefs refs;
-    std::string content;
-    try {
-      content = manifests_.revisionContent(context, repository, digest);
-    } catch (const errcode::Exception&) {
-      warn(repository + ": manifest " + digest + " is linked but its blob is missing");
-      revisions.emplace(digest, std::move(refs));
-      continue;
-    }
-    try {
-      Manifest manifest = parseManifest(content, "");
-      for (const auto& blob : manifest.blobs)
-        if (!blob.foreign) refs.blobs.push_back(blob.digest.toString());
-      for (const auto& child : manifest.manifests) refs.children.push_back(child.digest.toString());
-      if (manifest.subject) refs.subject = manifest.subject->digest.toString();
-    } catch (const errcode::Exception& e) {
-      refs = ManifestRefs{};
-      bool json = lenientReferences(content, refs.blobs, refs.children, refs.subject);
-      warn(repository + ": manifest " + digest + " cannot be parsed (" + e.what() + "); keeping it" +
-           (json
-                ? " and the " + std::to_string(refs.blobs.size() + refs.children.size()) + " digests it names"
-                : ""));
-    }
-    revisions.emplace(digest, std::move(refs));
-  }
-  for (const auto& path : malformed) warn(repository + ": skipping " + path + ": not a manifest revision");
+void GarbageCollector::begin(const Context& context, const Options& options) {
+  const auto now = std::chrono::system_clock::now();
+  if (auto current = fence_.read(context); current && current->live(now))
+    throw std::runtime_error("another garbage collection is running (" + current->owner + ", run " +
+                             current->run + ", heartbeat " +
+                             std::to_string(unixSeconds(now) - current->heartbeat) + "s ago)");
+  CollectionState state;
+  state.run = newUuid();
+  state.phase = CollectionState::Phase::marking;
+  state.owner = options.owner;
+  state.heartbeat = unixSeconds(now);
+  fence_.write(context, state);
+  state_ = state;
+  lastBeat_ = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(kTakeOverSettle);
+  beat(context, true);
+  progress("garbage collection " + state.run + " started");
+}
 
-  // What stays: every revision, or with deleteUntagged what a tag, a kept
-  // index or a kept subject holds on to.
-  std::set<std::string> kept;
-  if (!options.deleteUntagged) {
-    for (const auto& [digest, refs] : revisions) kept.insert(digest);
-  } else {
-    std::map<std::string, std::vector<std::string>> referrers; // subject -> manifests naming it
-    for (const auto& [digest, refs] : revisions)
-      if (refs.subject) referrers[*refs.subject].push_back(digest);
-    std::deque<std::string> pending;
-    auto keep = [&](const std::string& digest) {
-      if (revisions.count(digest) && kept.insert(digest).second) pending.push_back(digest);
-    };
-    for (const auto& tag : tagsOrNone(context, repository)) {
-      try {
-        keep(manifests_.resolveTag(context, repository, tag).toString());
-      } catch (const errcode::Exception&) { // a tag directory without a current link
-      } catch (const Error&) {              // storage failed, or the run was cancelled
-        throw;
-      } catch (const std::runtime_error&) { // the link holds no digest
-        warn(repository + ": tag " + tag + " holds no digest");
-      }
-    }
-    while (!pending.empty()) {
-      context.throwIfDone();
-      std::string digest = pending.front();
-      pending.pop_front();
-      for (const auto& child : revisions.at(digest).children) keep(child);
-      auto found = referrers.find(digest);
-      if (found != referrers.end())
-        for (const auto& referrer : found->second) keep(referrer);
-    }
-  }
+void GarbageCollector::beat(const Context& context, bool force) {
+  if (!state_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - lastBeat_ < CollectionFence::kHeartbeat) return;
+  // Deleting on a lease others may think lapsed would break the agreement.
+  if (now - lastBeat_ > CollectionFence::kLease / 2)
+    throw std::runtime_error("garbage collection " + state_->run +
+                             " could not refresh its heartbeat in time");
+  auto current = fence_.read(context);
+  if (!current || current->run != state_->run)
+    throw std::runtime_error("garbage collection " + state_->run + " was taken over by " +
+                             (current ? current->owner + " (run " + current->run + ")" : "nobody"));
+  state_->heartbeat = unixSeconds(std::chrono::system_clock::now());
+  fence_.write(context, *state_);
+  lastBeat_ = now;
+}
 
-  RepositoryResult result;
-  for (const auto& [digest, refs] : revisions) {
-    if (!kept.count(digest)) {
-      auto parsed = Digest::parse(digest);
-      if (!parsed) {
-        // Pier cannot address it (sha384): keep what it names rather than delete it.
-        warn(repository + ": manifest " + digest +
-             " is untagged but of an unsupported algorithm; keeping it");
-      } else {
-        progress(repository + ": manifest eligible for deletion: " + digest);
-        result.deleteManifests.push_back(*parsed);
-        continue;
-      }
+void GarbageCollector::setPhase(const Context& context, CollectionState::Phase phase) {
+  beat(context, true); // still ours
+  state_->phase = phase;
+  fence_.write(context, *state_);
+}
+
+void GarbageCollector::end(const Context& context) noexcept {
+  if (!state_) return;
+  try {
+    auto current = fence_.read(context);
+    if (current && current->run == state_->run) {
+      state_->phase = CollectionState::Phase::done;
+      state_->finished = state_->heartbeat = unixSeconds(std::chrono::system_clock::now());
+      fence_.write(context, *state_);
     }
-    if (marked.insert(digest).second) progress(repository + ": marking manifest " + digest);
-    for (const auto& list : {&refs.blobs, &refs.children})
-      for (const auto& blob : *list)
-        if (marked.insert(blob).second) progress(repository + ": marking blob " + blob);
+    fence_.clearRun(context, state_->run);
+  } catch (const std::exception& e) {
+    // A state left behind lapses with its heartbeat.
+    warn("garbage collection " + state_->run + ": cannot record its end: " + e.what());
   }
-  return result;
+  state_.reset();
 }
 
 void GarbageCollector::deleteManifests(const Context& context, const std::string& repository,
-                                       const std::vector<Digest>& digests) {
+                                       const std::set<std::string>& digests) {
   if (digests.empty()) return;
   BlobStore blobs(driver_, cache_);
   std::vector<std::string> tags = tagsOrNone(context, repository);
-  for (const auto& digest : digests) {
+  for (const auto& text : digests) {
     context.throwIfDone();
+    beat(context);
+    progress(repository + ": deleting manifest " + text);
+    auto digest = *Digest::parse(text);
     // As a DELETE by digest: the revision link goes (and its cache entry);
     // no tag points at the manifest, but tag histories may still name it.
     blobs.unlink(context, repository, LinkSpace::manifests, digest);
@@ -231,22 +145,26 @@ void GarbageCollector::deleteManifests(const Context& context, const std::string
   }
 }
 
+// Links to blobs being deleted, and links whose blob is gone (a blob is stored
+// before a link to it is written, so a link without one is left over).
 std::size_t GarbageCollector::removeLayerLinks(const Context& context, const std::string& repository,
-                                               const std::set<std::string>& marked, const Options& options) {
+                                               const std::set<std::string>& marked,
+                                               const std::set<std::string>& deleting, bool dryRun) {
   std::size_t count = 0;
   std::optional<BlobStore> blobs;
   for (const auto& algorithmPath : listOrEmpty(context, driver_, paths::layersRoot(repository))) {
     const std::string algorithm = baseName(algorithmPath);
     for (const auto& linkPath : listOrEmpty(context, driver_, algorithmPath)) {
       context.throwIfDone();
+      beat(context);
       const std::string digest = algorithm + ":" + baseName(linkPath);
       if (!isValidDigest(digest) || marked.count(digest)) continue;
-      if (!exists(context, driver_, linkPath + "/link")) continue;
+      if (!deleting.count(digest) && statOrNone(context, driver_, blobDataOf(digest))) continue;
+      if (!statOrNone(context, driver_, linkPath + "/link")) continue;
       ++count;
       progress(repository + ": layer link eligible for deletion: " + digest);
-      if (options.dryRun) continue;
-      auto parsed = Digest::parse(digest);
-      if (parsed) {
+      if (dryRun) continue;
+      if (auto parsed = Digest::parse(digest)) {
         if (!blobs) blobs.emplace(driver_, cache_);
         blobs->unlink(context, repository, LinkSpace::layers, *parsed);
       } else {
@@ -260,14 +178,21 @@ std::size_t GarbageCollector::removeLayerLinks(const Context& context, const std
   return count;
 }
 
-// Every blob in storage (a data file under blobs/<alg>/<xx>/<hex>) that is not marked.
-std::vector<std::string> GarbageCollector::sweepBlobs(const Context& context,
-                                                      const std::set<std::string>& marked) {
+// Every blob in storage (a data file under blobs/<alg>/<xx>/<hex>) that is not
+// marked and was written before writtenBefore.
+std::vector<GarbageCollector::Candidate>
+GarbageCollector::sweepBlobs(const Context& context, const std::set<std::string>& marked,
+                             std::chrono::system_clock::time_point writtenBefore, Summary& summary) {
   const std::string root = paths::blobsRoot();
-  std::vector<std::string> eligible;
+  std::vector<Candidate> candidates;
   std::size_t seen = 0;
+  auto counts = [&] {
+    return "swept " + std::to_string(seen) + " blobs, " + std::to_string(candidates.size()) +
+           " not marked, " + std::to_string(summary.blobsYoung) + " inside the grace period";
+  };
   try {
     driver_.walk(context, root, [&](const FileInfo& info) {
+      beat(context);
       std::string relative = info.path.substr(root.size() + 1);
       std::vector<std::string> parts;
       for (std::size_t start = 0;;) {
@@ -288,108 +213,173 @@ std::vector<std::string> GarbageCollector::sweepBlobs(const Context& context,
       }
       if (parts.size() == 4 && parts[3] == "data" && !info.isDirectory) {
         std::string digest = parts[0] + ":" + parts[2];
-        if (!marked.count(digest)) eligible.push_back(digest);
-        if (++seen % kSweepProgressEvery == 0)
-          progress("swept " + std::to_string(seen) + " blobs, " + std::to_string(eligible.size()) +
-                   " not marked");
+        if (!marked.count(digest)) {
+          if (info.modTime < writtenBefore)
+            candidates.push_back(Candidate{digest, static_cast<std::uint64_t>(info.size)});
+          else
+            ++summary.blobsYoung;
+        }
+        if (++seen % kSweepProgressEvery == 0) progress(counts());
       }
       return info.isDirectory ? WalkControl::skipDirectory : WalkControl::proceed;
     });
   } catch (const PathNotFoundError&) {
   }
-  progress("swept " + std::to_string(seen) + " blobs, " + std::to_string(eligible.size()) + " not marked");
-  return eligible;
+  progress(counts());
+  return candidates;
 }
 
-GarbageCollector::Summary GarbageCollector::run(const Context& context, const Options& options) {
-  Summary summary;
-  warningCount_ = 0;
-  std::set<std::string> marked;
-
-  // Mark.
-  std::vector<std::string> repositories =
-      listRepositories(context, driver_, "", std::numeric_limits<std::size_t>::max()).repositories;
-  summary.repositories = repositories.size();
-  std::vector<std::pair<std::string, std::vector<Digest>>> untagged;
-  for (const auto& repository : repositories) {
-    progress(repository);
-    RepositoryResult result;
-    try {
-      result = markRepository(context, repository, options, marked);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("marking repository " + repository + ": " + e.what());
-    }
-    summary.manifestsEligible += result.deleteManifests.size();
-    if (!result.deleteManifests.empty()) untagged.emplace_back(repository, std::move(result.deleteManifests));
-  }
-  summary.blobsMarked = marked.size();
-  progress("marked " + std::to_string(marked.size()) + " blobs in " + std::to_string(repositories.size()) +
-           " repositories");
-
-  // Links before blobs: a run that stops half way leaves unreferenced blobs
-  // for the next run, never links to blobs that are gone.
-  for (const auto& [repository, digests] : untagged) {
-    if (options.dryRun) break;
-    try {
-      deleteManifests(context, repository, digests);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("deleting manifests of " + repository + ": " + e.what());
-    }
-  }
-  for (const auto& repository : repositories) {
-    try {
-      summary.layerLinksEligible += removeLayerLinks(context, repository, marked, options);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("deleting layer links of " + repository + ": " + e.what());
-    }
-  }
-
-  progress("sweeping blobs");
-  std::vector<std::string> eligible;
-  try {
-    eligible = sweepBlobs(context, marked);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("sweeping blobs: ") + e.what());
-  }
-  summary.blobsEligible = eligible.size();
-
+void GarbageCollector::deleteBlobs(const Context& context, const std::vector<Candidate>& blobs,
+                                   std::chrono::system_clock::time_point writtenBefore, Summary& summary) {
   std::size_t cacheFailures = 0;
-  for (const auto& digest : eligible) {
+  for (const auto& blob : blobs) {
     context.throwIfDone();
-    progress("blob eligible for deletion: " + digest);
-    if (options.dryRun) continue;
+    beat(context);
+    // Written again since the sweep (an upload of the same bytes): it is young now.
+    auto info = statOrNone(context, driver_, blobDataOf(blob.digest));
+    if (info && info->modTime >= writtenBefore) {
+      ++summary.blobsYoung;
+      continue;
+    }
+    progress("blob eligible for deletion: " + blob.digest + " (" + bytes(blob.size) + ")");
     try {
-      std::size_t colon = digest.find(':');
-      driver_.remove(context, paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1)));
+      std::size_t colon = blob.digest.find(':');
+      driver_.remove(context,
+                     paths::blobDirectory(blob.digest.substr(0, colon), blob.digest.substr(colon + 1)));
     } catch (const PathNotFoundError&) {
     } catch (const std::exception& e) {
-      throw std::runtime_error("deleting blob " + digest + ": " + e.what());
+      throw std::runtime_error("deleting blob " + blob.digest + ": " + e.what());
     }
+    ++summary.blobsEligible;
+    summary.bytesEligible += blob.size;
     if (!cache_) continue;
     try {
-      cache_->clear(context, digest);
+      cache_->clear(context, blob.digest);
     } catch (const std::exception& e) {
-      if (cacheFailures++ == 0) warn("blob descriptor cache: cannot clear " + digest + ": " + e.what());
+      if (cacheFailures++ == 0) warn("blob descriptor cache: cannot clear " + blob.digest + ": " + e.what());
     }
   }
   if (cacheFailures > 1)
     warn("blob descriptor cache: " + std::to_string(cacheFailures - 1) +
          " more digests could not be cleared");
+}
 
+GarbageCollector::Summary GarbageCollector::run(const Context& context, const Options& options) {
+  Summary summary;
+  warningCount_ = 0;
+  quiet_ = false;
+  const auto writtenBefore = std::chrono::system_clock::now() - options.grace;
+  if (!options.dryRun) begin(context, options);
+  try {
+    Mark first = markAll(context, options);
+    summary.repositories = first.repositories.size();
+    progress("marked " + std::to_string(first.marked.size()) + " blobs in " +
+             std::to_string(first.repositories.size()) + " repositories");
+    progress("sweeping blobs");
+    std::vector<Candidate> candidates;
+    try {
+      candidates = sweepBlobs(context, first.marked, writtenBefore, summary);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("sweeping blobs: ") + e.what());
+    }
+
+    if (options.dryRun) {
+      summary.blobsMarked = first.marked.size();
+      std::set<std::string> eligible;
+      for (const auto& candidate : candidates) {
+        progress("blob eligible for deletion: " + candidate.digest + " (" + bytes(candidate.size) + ")");
+        ++summary.blobsEligible;
+        summary.bytesEligible += candidate.size;
+        eligible.insert(candidate.digest);
+      }
+      for (const auto& [repository, digests] : first.untagged) summary.manifestsEligible += digests.size();
+      for (const auto& repository : first.repositories)
+        summary.layerLinksEligible += removeLayerLinks(context, repository, first.marked, eligible, true);
+      summary.warnings = warningCount_;
+      report(summary, options);
+      return summary;
+    }
+
+    // Condemn, then mark again: what a writer named meanwhile is rescued.
+    for (const auto& candidate : candidates) {
+      beat(context);
+      fence_.condemn(context, state_->run, candidate.digest);
+    }
+    for (const auto& [repository, digests] : first.untagged)
+      for (const auto& digest : digests) {
+        beat(context);
+        fence_.condemn(context, state_->run, digest);
+      }
+    setPhase(context, CollectionState::Phase::sweeping);
+    progress("condemned " + std::to_string(candidates.size()) + " blobs; marking again");
+    quiet_ = true;
+    Mark second = markAll(context, options);
+    quiet_ = false;
+    summary.repositories = second.repositories.size();
+    summary.blobsMarked = second.marked.size();
+
+    std::vector<Candidate> deleting;
+    std::set<std::string> deletingDigests;
+    for (const auto& candidate : candidates) {
+      if (second.marked.count(candidate.digest)) {
+        ++summary.blobsRescued;
+        progress("rescued blob " + candidate.digest + ": referenced since the first mark");
+        continue;
+      }
+      deleting.push_back(candidate);
+      deletingDigests.insert(candidate.digest);
+    }
+
+    // Links before blobs: a run that stops half way leaves unreferenced blobs
+    // for the next run, never links to blobs that are gone.
+    for (const auto& [repository, digests] : first.untagged) {
+      auto now = second.untagged.find(repository);
+      if (now == second.untagged.end()) continue;
+      std::set<std::string> both;
+      for (const auto& digest : digests)
+        if (now->second.count(digest)) both.insert(digest);
+      summary.manifestsEligible += both.size();
+      try {
+        deleteManifests(context, repository, both);
+      } catch (const std::exception& e) {
+        throw std::runtime_error("deleting manifests of " + repository + ": " + e.what());
+      }
+    }
+    for (const auto& repository : second.repositories) {
+      try {
+        summary.layerLinksEligible +=
+            removeLayerLinks(context, repository, second.marked, deletingDigests, false);
+      } catch (const std::exception& e) {
+        throw std::runtime_error("deleting layer links of " + repository + ": " + e.what());
+      }
+    }
+    deleteBlobs(context, deleting, writtenBefore, summary);
+  } catch (...) {
+    end(context);
+    throw;
+  }
+  end(context);
   summary.warnings = warningCount_;
+  report(summary, options);
+  return summary;
+}
+
+void GarbageCollector::report(const Summary& summary, const Options& options) {
+  const std::string blobs =
+      std::to_string(summary.blobsEligible) + " blobs (" + bytes(summary.bytesEligible) + ")";
   progress("");
   progress(std::to_string(summary.blobsMarked) + " blobs marked, " + std::to_string(summary.blobsEligible) +
            " blobs eligible for deletion, " + std::to_string(summary.manifestsEligible) +
            " manifests eligible for deletion, " + std::to_string(summary.layerLinksEligible) +
-           " layer links eligible for deletion");
+           " layer links eligible for deletion, " + std::to_string(summary.blobsYoung) +
+           " unreferenced blobs inside the grace period, " + std::to_string(summary.blobsRescued) +
+           " rescued");
   if (options.dryRun)
-    progress("dry run: nothing was deleted");
+    progress("dry run: nothing was deleted; " + blobs + " would be freed");
   else
-    progress("deleted " + std::to_string(summary.blobsEligible) + " blobs, " +
-             std::to_string(summary.manifestsEligible) + " manifests, " +
+    progress("deleted " + blobs + ", " + std::to_string(summary.manifestsEligible) + " manifests, " +
              std::to_string(summary.layerLinksEligible) + " layer links");
   if (summary.warnings > 0) progress(std::to_string(summary.warnings) + " warnings");
-  return summary;
 }
 
 } // namespace pier

@@ -11,6 +11,7 @@ namespace pier {
 namespace {
 
 constexpr std::size_t kMaxSummaries = 10000;
+constexpr int kFenceAttempts = 2; // writes again after a collection at most this often
 
 errcode::Exception manifestUnknown(const std::string& reference) {
   return errcode::Exception(errcode::ManifestUnknown, "", reference);
@@ -102,13 +103,33 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
                                  expectedDigest->toString(),
                              expectedDigest->toString());
 
-  checkReferences(context, repository, manifest);
+  // What a garbage collection running meanwhile must not delete under the new links.
+  std::vector<std::string> named{digest.toString()};
+  for (const auto& blob : manifest.blobs)
+    if (!blob.foreign) named.push_back(blob.digest.toString());
+  for (const auto& child : manifest.manifests) named.push_back(child.digest.toString());
 
-  Descriptor descriptor = blobs_.putContent(context, digest, content, manifest.mediaType);
-  blobs_.link(context, repository, LinkSpace::manifests, descriptor);
-  if (tag) {
-    driver_.putContent(context, paths::tagIndexEntryLink(repository, *tag, digest), digest.toString());
-    driver_.putContent(context, paths::tagCurrentLink(repository, *tag), digest.toString());
+  std::optional<Rollback> rollback;
+  Descriptor descriptor;
+  for (int attempt = 0;; ++attempt) {
+    auto ticket = fence_.enter(context);
+    try {
+      checkReferences(context, repository, manifest);
+    } catch (const errcode::Exception&) {
+      // A collection swept a reference after the first write: take that write back.
+      if (rollback) undo(context, repository, tag, digest, *rollback);
+      throw;
+    }
+    if (!rollback) rollback = rollbackOf(context, repository, tag, digest);
+    descriptor = blobs_.putContent(context, digest, content, manifest.mediaType);
+    blobs_.link(context, repository, LinkSpace::manifests, descriptor);
+    if (tag) {
+      driver_.putContent(context, paths::tagIndexEntryLink(repository, *tag, digest), digest.toString());
+      driver_.putContent(context, paths::tagCurrentLink(repository, *tag), digest.toString());
+    }
+    if (fence_.settled(context, ticket, named)) break;
+    if (attempt == kFenceAttempts)
+      throw StorageUnavailableError("garbage collections kept sweeping while the manifest was stored; retry");
   }
   Summary summary{manifest.mediaType, descriptor.size, std::nullopt, manifest.artifactType,
                   manifest.annotations};
@@ -117,6 +138,36 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
   PutResult result{digest, std::nullopt, manifest.mediaType, manifestReferences(manifest)};
   if (manifest.subject) result.subject = manifest.subject->digest;
   return result;
+}
+
+ManifestService::Rollback ManifestService::rollbackOf(const Context& context, const std::string& repository,
+                                                      const std::optional<std::string>& tag,
+                                                      const Digest& digest) {
+  Rollback rollback;
+  try {
+    driver_.stat(context, paths::manifestRevisionLink(repository, digest));
+    rollback.hadRevision = true;
+  } catch (const PathNotFoundError&) {
+  }
+  if (tag) {
+    try {
+      rollback.previousTag = driver_.getContent(context, paths::tagCurrentLink(repository, *tag));
+    } catch (const PathNotFoundError&) {
+    }
+  }
+  return rollback;
+}
+
+void ManifestService::undo(const Context& context, const std::string& repository,
+                           const std::optional<std::string>& tag, const Digest& digest,
+                           const Rollback& rollback) {
+  if (tag) {
+    if (rollback.previousTag)
+      driver_.putContent(context, paths::tagCurrentLink(repository, *tag), *rollback.previousTag);
+    else
+      removeTag(context, repository, *tag);
+  }
+  if (!rollback.hadRevision) blobs_.unlink(context, repository, LinkSpace::manifests, digest);
 }
 
 void ManifestService::remove(const Context& context, const std::string& repository, const Digest& digest) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "storage/BlobStore.hpp"
+#include "storage/CollectionFence.hpp"
 #include "storage/Manifest.hpp"
 #include "storage/Reference.hpp"
 
@@ -19,7 +20,7 @@ namespace pier {
 // the tag pointed at.
 class ManifestService {
 public:
-  explicit ManifestService(BlobStore& blobs) : blobs_(blobs), driver_(blobs.driver()) {}
+  explicit ManifestService(BlobStore& blobs) : blobs_(blobs), driver_(blobs.driver()), fence_(driver_) {}
 
   struct Stored {
     Digest digest;
@@ -84,8 +85,19 @@ private:
 
   void checkReferences(const Context& context, const std::string& repository, const Manifest& manifest);
 
+  // What a put changed, to take it back when a collection swept what it names.
+  struct Rollback {
+    bool hadRevision = false;
+    std::optional<std::string> previousTag; // the tag's current link before
+  };
+  Rollback rollbackOf(const Context& context, const std::string& repository,
+                      const std::optional<std::string>& tag, const Digest& digest);
+  void undo(const Context& context, const std::string& repository, const std::optional<std::string>& tag,
+            const Digest& digest, const Rollback& rollback);
+
   BlobStore& blobs_;
   StorageDriver& driver_;
+  CollectionFence fence_;
 
   std::mutex summariesMutex_;
   std::list<std::pair<std::string, Summary>> summaryOrder_;

@@ -74,11 +74,21 @@ std::string uploadHashState(const std::string& name, const std::string& id, cons
   return uploadHashStates(name, id, algorithm) + "/" + std::to_string(offset);
 }
 
+std::string collectionState() {
+  return kRoot + "/pier/gc/state";
+}
+std::string collectionRun(const std::string& run) {
+  return kRoot + "/pier/gc/runs/" + run;
+}
+std::string condemned(const std::string& run, const std::string& digest) {
+  std::size_t colon = digest.find(':');
+  return collectionRun(run) + "/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
+}
 std::string catalogSnapshot() {
-  return kCatalogIndexRoot + "/index";
+  return kRoot + "/pier/catalog/index";
 }
 std::string catalogJournal() {
-  return kCatalogIndexRoot + "/journal";
+  return kRoot + "/pier/catalog/journal";
 }
 // Hashed: a name has '/' and may be 255 characters, too long for one file name.
 std::string catalogJournalEntry(const std::string& name) {

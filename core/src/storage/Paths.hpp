@@ -37,11 +37,12 @@ std::string uploadHashStates(const std::string& name, const std::string& id, con
 std::string uploadHashState(const std::string& name, const std::string& id, const std::string& algorithm,
                             std::int64_t offset);
 
-// Pier's repository index, beside docker/registry/v2 (which Distribution's
-// tools walk) so that they never see it.
-inline const std::string kCatalogIndexRoot = "/pier-catalog";
-std::string catalogSnapshot();                            // /pier-catalog/index
-std::string catalogJournal();                             // /pier-catalog/journal
-std::string catalogJournalEntry(const std::string& name); // /pier-catalog/journal/<sha256 hex of name>
+// Pier's own records beside Distribution's layout (which ignores them).
+std::string collectionState(); // <root>/pier/gc/state: the current or last garbage collection
+std::string collectionRun(const std::string& run); // <root>/pier/gc/runs/<run>: what that run condemned
+std::string condemned(const std::string& run, const std::string& digest); // .../runs/<run>/<alg>/<hex>
+std::string catalogSnapshot();                            // <root>/pier/catalog/index: the repository index
+std::string catalogJournal();                             // <root>/pier/catalog/journal: new repositories
+std::string catalogJournalEntry(const std::string& name); // .../journal/<sha256 hex of name>
 
 } // namespace pier::paths

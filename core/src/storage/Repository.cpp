@@ -2,6 +2,7 @@
 
 #include "errcode/ErrorCode.hpp"
 #include "events/EventBridge.hpp"
+#include "storage/CollectionFence.hpp"
 #include "storage/Paths.hpp"
 #include "storage/Registry.hpp"
 
@@ -62,11 +63,26 @@ Descriptor Repository::link(const Descriptor& blob) {
   return blob;
 }
 
+bool Repository::linkStored(const Descriptor& blob) {
+  auto digest = *Digest::parse(blob.digest);
+  CollectionFence fence(registry_.driver());
+  for (int attempt = 0;; ++attempt) {
+    auto ticket = fence.enter(context_);
+    if (!registry_.blobs().statStored(context_, digest)) {
+      registry_.blobs().unlink(context_, name_, LinkSpace::layers, digest);
+      return false;
+    }
+    link(blob);
+    if (fence.settled(context_, ticket, {blob.digest})) return true;
+    if (attempt == 2)
+      throw StorageUnavailableError("garbage collections kept sweeping while the blob was mounted; retry");
+  }
+}
+
 std::optional<Descriptor> Repository::mountBlob(const Digest& digest, const std::string& from) {
   // Storage, not the cache: a stale entry would link a blob that is gone.
   auto descriptor = registry_.blobs().statLinkedStored(context_, from, LinkSpace::layers, digest);
-  if (!descriptor) return std::nullopt;
-  link(*descriptor);
+  if (!descriptor || !linkStored(*descriptor)) return std::nullopt;
   events_.blobMounted(name_, *descriptor, from);
   return descriptor;
 }
@@ -76,7 +92,7 @@ std::optional<Descriptor> Repository::mountDiscovered(const Digest& digest) {
   auto stored = registry_.blobs().statStored(context_, digest);
   if (!stored) return std::nullopt;
   if (!mayPull_) {
-    link(*stored);
+    if (!linkStored(*stored)) return std::nullopt;
     events_.blobMounted(name_, *stored, "");
     return stored;
   }
@@ -91,7 +107,7 @@ std::optional<Descriptor> Repository::mountDiscovered(const Digest& digest) {
       if (++visited > kMaxDiscoveryRepositories) break;
       if (!registry_.blobs().statLinkedStored(context_, repository, LinkSpace::layers, digest)) continue;
       if (!mayPull_(repository)) continue;
-      if (repository != name_) link(*stored);
+      if (repository != name_ && !linkStored(*stored)) return std::nullopt;
       events_.blobMounted(name_, *stored, repository);
       return stored;
     }

@@ -78,6 +78,9 @@ public:
 private:
   void requireDeletesEnabled() const;
   Descriptor link(const Descriptor& blob);
+  // Links a stored blob so that a garbage collection running meanwhile cannot
+  // delete it under the new link (CollectionFence); false when it is not stored.
+  bool linkStored(const Descriptor& blob);
 
   Registry& registry_;
   const Context& context_;

@@ -31,33 +31,19 @@ std::optional<std::chrono::system_clock::time_point> parseStartedAt(const std::s
 } // namespace
 
 UploadPurger::UploadPurger(StorageDriver& driver, Logger& logger, Settings settings)
-    : driver_(driver), logger_(logger), settings_(settings), thread_([this] { run(); }) {}
+    : driver_(driver), logger_(logger), settings_(settings), task_(settings.interval, [this] { pass(); }) {}
 
-UploadPurger::~UploadPurger() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void UploadPurger::run() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, settings_.interval, [this] { return stopping_; })) {
-    lock.unlock();
-    Context context("upload-purge-" + newUuid(), logger_);
-    try {
-      auto cutoff = std::chrono::system_clock::now() - settings_.age;
-      std::size_t count = purge(context, driver_, cutoff, settings_.dryRun);
-      if (count > 0)
-        context.log(LogLevel::info,
-                    (settings_.dryRun ? "upload purge (dry run) would remove " : "upload purge removed ") +
-                        std::to_string(count) + " abandoned upload(s)");
-    } catch (const std::exception& e) {
-      context.log(LogLevel::warn, std::string("upload purge failed: ") + e.what());
-    }
-    lock.lock();
+void UploadPurger::pass() {
+  Context context("upload-purge-" + newUuid(), logger_);
+  try {
+    auto cutoff = std::chrono::system_clock::now() - settings_.age;
+    std::size_t count = purge(context, driver_, cutoff, settings_.dryRun);
+    if (count > 0)
+      context.log(LogLevel::info,
+                  (settings_.dryRun ? "upload purge (dry run) would remove " : "upload purge removed ") +
+                      std::to_string(count) + " abandoned upload(s)");
+  } catch (const std::exception& e) {
+    context.log(LogLevel::warn, std::string("upload purge failed: ") + e.what());
   }
 }
 

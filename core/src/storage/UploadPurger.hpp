@@ -1,12 +1,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <mutex>
-#include <thread>
 
 #include <pier/storage_driver.hpp>
+
+#include "util/PeriodicTask.hpp"
 
 namespace pier {
 
@@ -23,7 +22,7 @@ public:
 
   // Starts the background thread; its first pass runs one interval after start.
   UploadPurger(StorageDriver& driver, Logger& logger, Settings settings);
-  ~UploadPurger(); // stops the thread, waiting for a running pass to end
+  // Destruction stops the thread, waiting for a running pass to end.
   UploadPurger(const UploadPurger&) = delete;
   UploadPurger& operator=(const UploadPurger&) = delete;
 
@@ -33,15 +32,12 @@ public:
                            std::chrono::system_clock::time_point startedBefore, bool dryRun);
 
 private:
-  void run();
+  void pass();
 
   StorageDriver& driver_;
   Logger& logger_;
   Settings settings_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicTask task_; // last: its thread uses the members above
 };
 
 } // namespace pier

@@ -186,14 +186,24 @@ Descriptor UploadService::finish(const Context& context, const std::string& repo
   }
 
   Descriptor descriptor{expected.toString(), size, "application/octet-stream"};
-  // Storage, not the cache, decides whether these bytes may be dropped.
-  if (blobs_.statStored(context, expected)) {
-    // Content-addressed: the blob is there already; this copy is not needed.
-  } else {
-    driver_.move(context, dataPath, paths::blobData(expected));
-    blobs_.remember(context, descriptor);
+  bool moved = false;
+  for (int attempt = 0;; ++attempt) {
+    auto ticket = fence_.enter(context);
+    // Storage, not the cache, decides whether these bytes may be dropped.
+    if (!blobs_.statStored(context, expected)) {
+      if (moved)
+        throw errcode::Exception(
+            errcode::BlobUploadInvalid,
+            "a garbage collection deleted the blob while it was committed; upload it again", id);
+      driver_.move(context, dataPath, paths::blobData(expected));
+      blobs_.remember(context, descriptor);
+      moved = true;
+    } // else content-addressed: the blob is there already; this copy is kept until the link is settled.
+    blobs_.link(context, repository, LinkSpace::layers, descriptor);
+    if (fence_.settled(context, ticket, {descriptor.digest})) break;
+    if (attempt == 2)
+      throw StorageUnavailableError("garbage collections kept sweeping while the blob was committed; retry");
   }
-  blobs_.link(context, repository, LinkSpace::layers, descriptor);
   discard(context, repository, id);
   return descriptor;
 }

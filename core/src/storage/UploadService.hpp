@@ -6,6 +6,7 @@
 #include <string>
 
 #include "storage/BlobStore.hpp"
+#include "storage/CollectionFence.hpp"
 #include "storage/Digester.hpp"
 #include "storage/Reference.hpp"
 #include "util/KeyedMutex.hpp"
@@ -27,7 +28,7 @@ struct UploadBody {
 // so nothing partial is left behind.
 class UploadService {
 public:
-  explicit UploadService(BlobStore& blobs) : blobs_(blobs), driver_(blobs.driver()) {}
+  explicit UploadService(BlobStore& blobs) : blobs_(blobs), driver_(blobs.driver()), fence_(driver_) {}
 
   std::string start(const Context& context, const std::string& repository); // returns the upload id
   // Bytes received so far; BLOB_UPLOAD_UNKNOWN for an unknown id.
@@ -52,6 +53,7 @@ private:
 
   BlobStore& blobs_;
   StorageDriver& driver_;
+  CollectionFence fence_;
   // Requests on one upload run one at a time; other uploads never wait for them.
   KeyedMutex locks_;
 };
