@@ -25,16 +25,13 @@ std::string millisecondsSince(Clock::time_point start) {
 } // namespace
 
 RepositoryIndex::RepositoryIndex(StorageDriver& driver, Logger& logger, Settings settings)
-    : driver_(driver), logger_(logger), settings_(settings), thread_([this] { run(); }) {}
+    : driver_(driver), logger_(logger), settings_(settings) {
+  task_.emplace(settings_.pollInterval, [this] { tick(); });
+}
 
 RepositoryIndex::~RepositoryIndex() {
-  {
-    std::lock_guard lock(wakeMutex_);
-    stopping_ = true;
-  }
-  cancel_->store(true);
-  wake_.notify_all();
-  thread_.join();
+  cancel_->store(true); // a walk in progress ends at its next entry
+  task_.reset();
 }
 
 std::optional<CatalogPage> RepositoryIndex::page(const std::string& last, std::size_t limit) const {
@@ -97,45 +94,34 @@ bool RepositoryIndex::hasLayers(const Context& context, const std::string& name)
   }
 }
 
-void RepositoryIndex::run() {
+void RepositoryIndex::tick() {
   Context context("catalog-index", logger_, Context::Clock::time_point::max(), cancel_);
-  auto waitUnlessStopping = [this](std::chrono::milliseconds duration) {
-    std::unique_lock lock(wakeMutex_);
-    return !wake_.wait_for(lock, duration, [this] { return stopping_; });
-  };
   try {
-    pollSnapshot(context, true);
-    pollJournal(context);
+    if (!started_) {
+      started_ = true;
+      nextRescan_ = Clock::now();
+      pollSnapshot(context, true);
+      pollJournal(context);
+    } else {
+      poll(context);
+    }
   } catch (const CancelledError&) {
     return;
   } catch (const std::exception& e) {
-    context.log(LogLevel::warn, std::string("catalog index: snapshot or journal not read: ") + e.what());
+    // Storage down: the health check says so; the index keeps what it has.
+    context.log(LogLevel::debug, std::string("catalog index: poll failed: ") + e.what());
   }
-  auto nextRescan = Clock::now();
-  for (;;) {
-    if (Clock::now() >= nextRescan) {
-      bool periodic = settings_.rescanInterval.count() > 0;
-      try {
-        rescan(context);
-        nextRescan = periodic ? Clock::now() + settings_.rescanInterval : Clock::time_point::max();
-      } catch (const CancelledError&) {
-        return;
-      } catch (const std::exception& e) {
-        auto retry = periodic ? std::min(settings_.rescanInterval, kRetryAfterFailure) : kRetryAfterFailure;
-        context.log(LogLevel::warn, std::string("catalog index: walk of storage failed (again in ") +
-                                        std::to_string(retry.count()) + " ms): " + e.what());
-        nextRescan = Clock::now() + retry;
-      }
-    }
-    if (!waitUnlessStopping(settings_.pollInterval)) return;
-    try {
-      poll(context);
-    } catch (const CancelledError&) {
-      return;
-    } catch (const std::exception& e) {
-      // Storage down: the health check says so; the index keeps what it has.
-      context.log(LogLevel::debug, std::string("catalog index: poll failed: ") + e.what());
-    }
+  if (Clock::now() < nextRescan_) return;
+  bool periodic = settings_.rescanInterval.count() > 0;
+  try {
+    rescan(context);
+    nextRescan_ = periodic ? Clock::now() + settings_.rescanInterval : Clock::time_point::max();
+  } catch (const CancelledError&) {
+  } catch (const std::exception& e) {
+    auto retry = periodic ? std::min(settings_.rescanInterval, kRetryAfterFailure) : kRetryAfterFailure;
+    context.log(LogLevel::warn, std::string("catalog index: walk of storage failed (again in ") +
+                                    std::to_string(retry.count()) + " ms): " + e.what());
+    nextRescan_ = Clock::now() + retry;
   }
 }
 

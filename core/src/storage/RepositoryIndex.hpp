@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,12 +11,12 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include <pier/storage_driver.hpp>
 
 #include "storage/Catalog.hpp"
+#include "util/PeriodicTask.hpp"
 
 namespace pier {
 
@@ -39,7 +38,8 @@ public:
     bool persist = true; // false in read-only mode: no snapshot or journal is written
   };
 
-  // Starts the background thread (snapshot, journal, first walk).
+  // Starts the background thread: one poll interval later it reads the
+  // snapshot and the journal and walks storage; then it polls every interval.
   RepositoryIndex(StorageDriver& driver, Logger& logger, Settings settings);
   ~RepositoryIndex(); // cancels a running walk and joins the thread
   RepositoryIndex(const RepositoryIndex&) = delete;
@@ -67,7 +67,7 @@ public:
 private:
   using NameSet = std::set<std::string, CatalogOrder>;
 
-  void run();
+  void tick();
   void rescan(const Context& context);
   void poll(const Context& context);
   void pollJournal(const Context& context);
@@ -91,13 +91,12 @@ private:
   // The background thread's own.
   std::uint64_t generation_ = 0; // the highest snapshot generation loaded or written
   std::optional<std::pair<std::int64_t, std::chrono::system_clock::time_point>> snapshotSeen_;
+  bool started_ = false;
   std::chrono::steady_clock::time_point lastPoll_;
+  std::chrono::steady_clock::time_point nextRescan_;
 
-  std::mutex wakeMutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
-  std::thread thread_;
+  std::optional<PeriodicTask> task_; // last: its thread uses the members above
 };
 
 } // namespace pier
