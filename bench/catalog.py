@@ -50,7 +50,7 @@ def write_repositories(root, count, deadline):
 def snapshot_count(root):
     """How many repositories Pier's index snapshot in root holds, or None while there is none."""
     try:
-        with open(root / "docker/registry/v2/pier/catalog/index", "rb") as f:
+        with open(root / "pier-catalog/index", "rb") as f:
             match = SNAPSHOT_HEADER.match(f.readline())
     except OSError:
         return None

@@ -25,7 +25,7 @@ fs::path repositoriesDir(const fs::path& root) {
   return root / "docker/registry/v2/repositories";
 }
 fs::path snapshotFile(const fs::path& root) {
-  return root / "docker/registry/v2/pier/catalog/index";
+  return root / "pier-catalog/index";
 }
 
 // Distribution's order, written independently of Pier's: '/' below every character.
@@ -232,12 +232,17 @@ void expectRebuilt(const fs::path& root, const std::vector<std::string>& expecte
   EXPECT_EQ(wholeCatalog(client, 10), expected) << note << ", from the index";
   EXPECT_FALSE(waitForLog(server, "repositories from snapshot generation", 1, std::chrono::milliseconds(0)))
       << note << ": a damaged or missing snapshot was served from";
-  ASSERT_TRUE(waitForLog(server, kBuilt)) << note;
-  std::string snapshot = readFile(snapshotFile(root));
-  std::string header = snapshot.substr(0, snapshot.find('\n'));
-  EXPECT_TRUE(std::regex_match(header, std::regex(R"(pier-catalog-index 1 \d+ )" +
-                                                  std::to_string(expected.size()) + R"( [0-9a-f]{64})")))
-      << note << ": " << header;
+  // Written just after the walk's log line: waited for (bounded).
+  const std::regex whole(R"(pier-catalog-index 1 \d+ )" + std::to_string(expected.size()) +
+                         R"( [0-9a-f]{64})");
+  std::string snapshot, header;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
+    snapshot = readFile(snapshotFile(root));
+    header = snapshot.substr(0, snapshot.find('\n'));
+    if (std::regex_match(header, whole) && snapshot.size() > header.size()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(std::regex_match(header, whole)) << note << ": " << header;
   EXPECT_EQ(snapshot.substr(header.size() + 1).size(), [&] {
     std::size_t bytes = 0;
     for (const auto& name : expected) bytes += name.size() + 1;
@@ -260,7 +265,7 @@ TEST(CatalogIndexTest, ADamagedOrMissingSnapshotIsRebuiltWithTheSameAnswers) {
   }
   ASSERT_TRUE(fs::exists(snapshotFile(root.path())));
   // The journal would hand the names over anyway: without it, only a walk can.
-  fs::remove_all(root.path() / "docker/registry/v2/pier/catalog/journal");
+  fs::remove_all(root.path() / "pier-catalog/journal");
 
   std::string snapshot = readFile(snapshotFile(root.path()));
   std::string flipped = snapshot;

@@ -85,10 +85,10 @@ std::string condemned(const std::string& run, const std::string& digest) {
   return collectionRun(run) + "/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
 }
 std::string catalogSnapshot() {
-  return kRoot + "/pier/catalog/index";
+  return "/pier-catalog/index";
 }
 std::string catalogJournal() {
-  return kRoot + "/pier/catalog/journal";
+  return "/pier-catalog/journal";
 }
 // Hashed: a name has '/' and may be 255 characters, too long for one file name.
 std::string catalogJournalEntry(const std::string& name) {

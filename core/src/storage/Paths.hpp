@@ -41,8 +41,10 @@ std::string uploadHashState(const std::string& name, const std::string& id, cons
 std::string collectionState(); // <root>/pier/gc/state: the current or last garbage collection
 std::string collectionRun(const std::string& run); // <root>/pier/gc/runs/<run>: what that run condemned
 std::string condemned(const std::string& run, const std::string& digest); // .../runs/<run>/<alg>/<hex>
-std::string catalogSnapshot();                            // <root>/pier/catalog/index: the repository index
-std::string catalogJournal();                             // <root>/pier/catalog/journal: new repositories
+// The repository index, outside docker/registry/v2: serving a Distribution
+// root leaves that tree as it was.
+std::string catalogSnapshot();                            // /pier-catalog/index: the repository index
+std::string catalogJournal();                             // /pier-catalog/journal: new repositories
 std::string catalogJournalEntry(const std::string& name); // .../journal/<sha256 hex of name>
 
 } // namespace pier::paths
