@@ -12,6 +12,8 @@
 
 namespace pier {
 
+class Metrics;
+
 // Where a repository links a blob: _layers for blobs, _manifests/revisions for manifests.
 enum class LinkSpace { layers, manifests };
 
@@ -20,9 +22,11 @@ enum class LinkSpace { layers, manifests };
 // blobStore and linkedBlobStore). The blob descriptor cache, when there is
 // one, answers stats before the driver: a global scope for blobs, and a
 // repository scope per link space. A cache that fails is logged and bypassed.
+// Each lookup in the cache is counted in the metrics, when given.
 class BlobStore {
 public:
-  BlobStore(StorageDriver& driver, BlobDescriptorCache* cache) : driver_(driver), cache_(cache) {}
+  BlobStore(StorageDriver& driver, BlobDescriptorCache* cache, Metrics* metrics = nullptr)
+      : driver_(driver), cache_(cache), metrics_(metrics) {}
 
   StorageDriver& driver() const { return driver_; }
 
@@ -65,6 +69,7 @@ private:
 
   StorageDriver& driver_;
   BlobDescriptorCache* cache_;
+  Metrics* metrics_;
 };
 
 std::string linkPath(const std::string& repository, LinkSpace space, const Digest& digest);
