@@ -34,6 +34,20 @@ template <typename Integer> void appendInteger(std::string& out, Integer value) 
   out.append(digits, end);
 }
 
+// Backslash and line feed escaped, and double quotes when asked (label values).
+std::string escaped(std::string_view text, bool quotes) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || (quotes && c == '"')) out += '\\';
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
 } // namespace
 
 bool isValidMetricName(std::string_view name) {
@@ -53,33 +67,11 @@ bool isValidLabelName(std::string_view name) {
 }
 
 std::string escapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
+  return escaped(value, true);
 }
 
 std::string escapeHelp(std::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (char c : help) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
+  return escaped(help, false);
 }
 
 std::string formatValue(double value) {
@@ -89,7 +81,7 @@ std::string formatValue(double value) {
   // (le="0.0001" rather than "1e-04"), so bucket labels read as theirs do.
   double magnitude = std::fabs(value);
   auto format = magnitude == 0 || (magnitude >= 1e-4 && magnitude < 1e21) ? std::chars_format::fixed
-                                                                         : std::chars_format::scientific;
+                                                                          : std::chars_format::scientific;
   char digits[64];
   auto end = std::to_chars(digits, digits + sizeof digits, value, format).ptr;
   return std::string(digits, end);
