@@ -113,9 +113,11 @@ int garbageCollect(int argc, char** argv) {
       options.deleteUntagged = true;
     } else if ((argument == "--grace" || argument == "-g") && i + 1 < argc) {
       try {
-        options.grace = std::chrono::duration_cast<std::chrono::seconds>(pier::config::parseDuration(argv[++i]));
+        options.grace =
+            std::chrono::duration_cast<std::chrono::seconds>(pier::config::parseDuration(argv[++i]));
       } catch (const std::exception&) {
-        std::fprintf(stderr, "pier garbage-collect: --grace: \"%s\" is not a duration (e.g. 90s, 1h)\n", argv[i]);
+        std::fprintf(stderr, "pier garbage-collect: --grace: \"%s\" is not a duration (e.g. 90s, 1h)\n",
+                     argv[i]);
         return 2;
       }
     } else if (argument.starts_with("-") || !configPath.empty()) {

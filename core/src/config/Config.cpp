@@ -119,8 +119,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   collection.grace = config::getDuration(*gc, "grace", gcPath, collection.grace);
   collection.deleteUntagged = config::getBool(*gc, "deleteuntagged", gcPath, collection.deleteUntagged);
   collection.dryRun = config::getBool(*gc, "dryrun", gcPath, collection.dryRun);
-  if (collection.interval.count() <= 0)
-    throw ConfigError(gcPath + ".interval: must be longer than 0");
+  if (collection.interval.count() <= 0) throw ConfigError(gcPath + ".interval: must be longer than 0");
   if (collection.grace.count() < 0) throw ConfigError(gcPath + ".grace: must not be negative");
 
   Object::Ptr http = sectionOf(*document, "http");

@@ -101,7 +101,8 @@ void CollectionFence::write(const Context& context, const CollectionState& state
   driver_.putContent(context, paths::collectionState(), state.toJson());
 }
 
-void CollectionFence::condemn(const Context& context, const std::string& run, const std::string& digest) const {
+void CollectionFence::condemn(const Context& context, const std::string& run,
+                              const std::string& digest) const {
   driver_.putContent(context, paths::condemned(run, digest), "");
 }
 

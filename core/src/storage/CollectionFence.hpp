@@ -15,9 +15,9 @@ namespace pier {
 // sees it: no database, no lock service.
 struct CollectionState {
   enum class Phase { marking, sweeping, done };
-  std::string run;   // a new id per collection
+  std::string run; // a new id per collection
   Phase phase = Phase::done;
-  std::string owner; // host and pid of the collector, for messages
+  std::string owner;          // host and pid of the collector, for messages
   std::int64_t heartbeat = 0; // unix seconds, refreshed while the collection runs
   std::int64_t finished = 0;  // unix seconds, when phase became done
 
@@ -41,8 +41,8 @@ struct CollectionState {
 // that condemned one of them, and checks again against storage.
 class CollectionFence {
 public:
-  static constexpr std::chrono::seconds kLease{60};     // a heartbeat older than this is a dead collector
-  static constexpr std::chrono::seconds kHeartbeat{10}; // how often a collector refreshes it
+  static constexpr std::chrono::seconds kLease{60};      // a heartbeat older than this is a dead collector
+  static constexpr std::chrono::seconds kHeartbeat{10};  // how often a collector refreshes it
   static constexpr std::chrono::seconds kSweepWait{120}; // a writer waits this long at most, then 503
 
   explicit CollectionFence(StorageDriver& driver) : driver_(driver) {}
@@ -65,7 +65,8 @@ public:
   void clearRun(const Context& context, const std::string& run) const; // its markers
 
 private:
-  bool condemnsAny(const Context& context, const std::string& run, const std::vector<std::string>& named) const;
+  bool condemnsAny(const Context& context, const std::string& run,
+                   const std::vector<std::string>& named) const;
 
   StorageDriver& driver_;
 };

@@ -88,7 +88,8 @@ void GarbageCollector::beat(const Context& context, bool force) {
   if (!force && now - lastBeat_ < CollectionFence::kHeartbeat) return;
   // Deleting on a lease others may think lapsed would break the agreement.
   if (now - lastBeat_ > CollectionFence::kLease / 2)
-    throw std::runtime_error("garbage collection " + state_->run + " could not refresh its heartbeat in time");
+    throw std::runtime_error("garbage collection " + state_->run +
+                             " could not refresh its heartbeat in time");
   auto current = fence_.read(context);
   if (!current || current->run != state_->run)
     throw std::runtime_error("garbage collection " + state_->run + " was taken over by " +
@@ -243,7 +244,8 @@ void GarbageCollector::deleteBlobs(const Context& context, const std::vector<Can
     progress("blob eligible for deletion: " + blob.digest + " (" + bytes(blob.size) + ")");
     try {
       std::size_t colon = blob.digest.find(':');
-      driver_.remove(context, paths::blobDirectory(blob.digest.substr(0, colon), blob.digest.substr(colon + 1)));
+      driver_.remove(context,
+                     paths::blobDirectory(blob.digest.substr(0, colon), blob.digest.substr(colon + 1)));
     } catch (const PathNotFoundError&) {
     } catch (const std::exception& e) {
       throw std::runtime_error("deleting blob " + blob.digest + ": " + e.what());
@@ -258,7 +260,8 @@ void GarbageCollector::deleteBlobs(const Context& context, const std::vector<Can
     }
   }
   if (cacheFailures > 1)
-    warn("blob descriptor cache: " + std::to_string(cacheFailures - 1) + " more digests could not be cleared");
+    warn("blob descriptor cache: " + std::to_string(cacheFailures - 1) +
+         " more digests could not be cleared");
 }
 
 GarbageCollector::Summary GarbageCollector::run(const Context& context, const Options& options) {
@@ -362,7 +365,8 @@ GarbageCollector::Summary GarbageCollector::run(const Context& context, const Op
 }
 
 void GarbageCollector::report(const Summary& summary, const Options& options) {
-  const std::string blobs = std::to_string(summary.blobsEligible) + " blobs (" + bytes(summary.bytesEligible) + ")";
+  const std::string blobs =
+      std::to_string(summary.blobsEligible) + " blobs (" + bytes(summary.bytesEligible) + ")";
   progress("");
   progress(std::to_string(summary.blobsMarked) + " blobs marked, " + std::to_string(summary.blobsEligible) +
            " blobs eligible for deletion, " + std::to_string(summary.manifestsEligible) +

@@ -87,7 +87,8 @@ private:
                                        const Options& options, std::set<std::string>& marked);
   std::vector<Candidate> sweepBlobs(const Context& context, const std::set<std::string>& marked,
                                     std::chrono::system_clock::time_point writtenBefore, Summary& summary);
-  void deleteManifests(const Context& context, const std::string& repository, const std::set<std::string>& digests);
+  void deleteManifests(const Context& context, const std::string& repository,
+                       const std::set<std::string>& digests);
   std::size_t removeLayerLinks(const Context& context, const std::string& repository,
                                const std::set<std::string>& marked, const std::set<std::string>& deleting,
                                bool dryRun);

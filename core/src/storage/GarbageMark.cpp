@@ -79,7 +79,8 @@ std::vector<std::string> GarbageCollector::tagsOrNone(const Context& context, co
 }
 
 std::set<std::string> GarbageCollector::markRepository(const Context& context, const std::string& repository,
-                                                       const Options& options, std::set<std::string>& marked) {
+                                                       const Options& options,
+                                                       std::set<std::string>& marked) {
   // Every revision whose link exists, with what it refers to.
   std::map<std::string, ManifestRefs> revisions;
   std::vector<std::string> malformed;

@@ -141,7 +141,8 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
 }
 
 ManifestService::Rollback ManifestService::rollbackOf(const Context& context, const std::string& repository,
-                                                      const std::optional<std::string>& tag, const Digest& digest) {
+                                                      const std::optional<std::string>& tag,
+                                                      const Digest& digest) {
   Rollback rollback;
   try {
     driver_.stat(context, paths::manifestRevisionLink(repository, digest));
@@ -158,7 +159,8 @@ ManifestService::Rollback ManifestService::rollbackOf(const Context& context, co
 }
 
 void ManifestService::undo(const Context& context, const std::string& repository,
-                           const std::optional<std::string>& tag, const Digest& digest, const Rollback& rollback) {
+                           const std::optional<std::string>& tag, const Digest& digest,
+                           const Rollback& rollback) {
   if (tag) {
     if (rollback.previousTag)
       driver_.putContent(context, paths::tagCurrentLink(repository, *tag), *rollback.previousTag);

@@ -90,8 +90,8 @@ private:
     bool hadRevision = false;
     std::optional<std::string> previousTag; // the tag's current link before
   };
-  Rollback rollbackOf(const Context& context, const std::string& repository, const std::optional<std::string>& tag,
-                      const Digest& digest);
+  Rollback rollbackOf(const Context& context, const std::string& repository,
+                      const std::optional<std::string>& tag, const Digest& digest);
   void undo(const Context& context, const std::string& repository, const std::optional<std::string>& tag,
             const Digest& digest, const Rollback& rollback);
 

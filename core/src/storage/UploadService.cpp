@@ -192,9 +192,9 @@ Descriptor UploadService::finish(const Context& context, const std::string& repo
     // Storage, not the cache, decides whether these bytes may be dropped.
     if (!blobs_.statStored(context, expected)) {
       if (moved)
-        throw errcode::Exception(errcode::BlobUploadInvalid,
-                                 "a garbage collection deleted the blob while it was committed; upload it again",
-                                 id);
+        throw errcode::Exception(
+            errcode::BlobUploadInvalid,
+            "a garbage collection deleted the blob while it was committed; upload it again", id);
       driver_.move(context, dataPath, paths::blobData(expected));
       blobs_.remember(context, descriptor);
       moved = true;
