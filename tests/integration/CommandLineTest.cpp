@@ -87,19 +87,6 @@ TEST(CommandLine, ConfigErrorNamesTheKey) {
   EXPECT_NE(result.output.find("storage.delete.enabled"), std::string::npos) << result.output;
 }
 
-// Metrics are not served yet: asking for them stops the server, naming the key.
-TEST(CommandLine, PrometheusMetricsAreRefusedByKey) {
-  TempDir dir;
-  writeFile(dir / "config.yml", "version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  addr: 127.0.0.1:0\n"
-                                "  debug:\n    prometheus:\n      enabled: true\n");
-  auto result = runPier({"serve", (dir / "config.yml").string()});
-  EXPECT_EQ(result.exitCode, 1);
-  EXPECT_NE(result.output.find("configuration error: http.debug.prometheus.enabled: Prometheus metrics are "
-                               "not served yet"),
-            std::string::npos)
-      << result.output;
-}
-
 TEST(CommandLine, MissingConfigFileIsAnError) {
   auto result = runPier({"serve", "/nonexistent/pier/config.yml"});
   EXPECT_EQ(result.exitCode, 1);

@@ -87,14 +87,6 @@ std::vector<std::string> digests(const std::vector<Poco::JSON::Object::Ptr>& eve
   return ::testing::AssertionSuccess();
 }
 
-std::uint16_t debugPort(const PierServer& server) {
-  std::smatch match;
-  std::string log = server.log();
-  if (!std::regex_search(log, match, std::regex(R"(msg="debug listening" addr=[^ \n]*:(\d+))")))
-    throw std::runtime_error("no debug listener in the log:\n" + log);
-  return static_cast<std::uint16_t>(std::stoi(match[1]));
-}
-
 // The /debug/notifications entry of one endpoint.
 Poco::JSON::Object::Ptr figures(std::uint16_t port, const std::string& name) {
   HttpResponse response;

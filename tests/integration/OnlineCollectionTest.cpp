@@ -115,7 +115,10 @@ protected:
 };
 
 TEST_F(OnlineCollectionTest, ScheduledCollectionDeletesOnlyWhatWasUnreferencedLongerThanTheGrace) {
-  PierServer server(filesystemConfig(root.path()), gcEnv("1s", "1h"));
+  auto env = gcEnv("1s", "1h");
+  env["REGISTRY_HTTP_DEBUG_ADDR"] = "127.0.0.1:0";
+  env["REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED"] = "true";
+  PierServer server(filesystemConfig(root.path()), env);
   api::Client client(server.port());
   auto kept = client.pushImage("app/kept", "v1", "kept layer", R"({"kept":1})");
   auto deleted = client.pushImage("app/gone", "v1", "deleted layer", R"({"gone":1})");
@@ -144,6 +147,16 @@ TEST_F(OnlineCollectionTest, ScheduledCollectionDeletesOnlyWhatWasUnreferencedLo
             std::string::npos)
       << log;
   EXPECT_NE(log.find("1 young"), std::string::npos) << log;
+  // The same on /metrics: the first collection freed them, later ones nothing.
+  auto metrics = httpRequest(debugPort(server), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("pier_gc_blobs_deleted_total 4\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("pier_gc_bytes_freed_total " +
+                         std::to_string(oldOrphan.size() + deleted.layer.size() + deleted.config.size() +
+                                        deleted.manifest.size()) +
+                         "\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("pier_gc_runs_total{result=\"ok\"}"), std::string::npos) << metrics;
 }
 
 TEST_F(OnlineCollectionTest, ManifestPutNamingACondemnedBlobWaitsForTheSweepAndChecksAgain) {

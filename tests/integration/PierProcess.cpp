@@ -155,6 +155,14 @@ std::string filesystemConfig(const std::filesystem::path& root, const std::strin
          extra;
 }
 
+std::uint16_t debugPort(const PierServer& server) {
+  std::smatch match;
+  std::string log = server.log();
+  if (!std::regex_search(log, match, std::regex(R"(msg="debug listening" addr=[^ \n]*:(\d+))")))
+    throw std::runtime_error("no debug listener in the log:\n" + log);
+  return static_cast<std::uint16_t>(std::stoi(match[1]));
+}
+
 PierServer::PierServer(const std::string& configYaml, const std::map<std::string, std::string>& env) {
   std::vector<std::string> arguments{"serve"};
   if (!configYaml.empty()) {

@@ -99,6 +99,9 @@ private:
   int exitCode_ = -1;
 };
 
+// The port of the server's debug listener (http.debug.addr), from its log; throws when it has none.
+std::uint16_t debugPort(const PierServer& server);
+
 struct HttpResponse {
   int status = 0;
   std::map<std::string, std::string> headers; // names lowercased

@@ -1,5 +1,7 @@
 #include "app/App.hpp"
 #include "app/ScheduledCollection.hpp"
+#include "http/Routes.hpp"
+#include "metrics/MeteredStorageDriver.hpp"
 
 #include <pier/config.hpp>
 
@@ -30,15 +32,19 @@ namespace {
 
 // Keys Pier reads but does not act on: serving without them would be a
 // silent surprise (plain HTTP where a certificate was to be fetched, no
-// pull-through cache, no metrics).
+// pull-through cache).
 void refuseUnsupported(const Config& config) {
   if (config.http.tls.letsEncrypt)
     throw ConfigError(
         "http.tls.letsencrypt: Let's Encrypt (ACME) is not supported; give http.tls.certificate and key");
   if (config.proxy->has("remoteurl"))
     throw ConfigError("proxy.remoteurl: the pull-through cache is not supported yet");
-  if (config.http.debug.prometheusEnabled)
-    throw ConfigError("http.debug.prometheus.enabled: Prometheus metrics are not served yet");
+}
+
+std::vector<std::string_view> routeNames() {
+  std::vector<std::string_view> names;
+  for (const Route& route : routes()) names.push_back(route.name);
+  return names;
 }
 
 } // namespace
@@ -49,6 +55,10 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   const PluginCatalog& catalog = plugins_.catalog();
 
   driver_ = catalog.createStorageDriver(config_.storage.driver.name, *config_.storage.driver.parameters);
+  if (mode == AppMode::serve && config_.http.debug.prometheusEnabled) {
+    metrics_ = std::make_unique<Metrics>(routeNames(), driver_->name(), config_.storage.blobDescriptorCache);
+    driver_ = std::make_shared<MeteredStorageDriver>(std::move(driver_), *metrics_);
+  }
 
   if (!config_.storage.blobDescriptorCache.empty()) {
     // The redis cache reads the top-level redis section, as in Distribution;
@@ -94,7 +104,7 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   registry_ = std::make_unique<Registry>(
       *driver_, cache_.get(),
       RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.automaticMount},
-      healthCheck_.get());
+      healthCheck_.get(), metrics_.get());
   if (mode == AppMode::serve) {
     catalogIndex_ = std::make_unique<RepositoryIndex>(
         *driver_, logger_,
@@ -108,14 +118,15 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
     auto notifier = std::make_unique<Notifier>(std::move(endpoints), logger_);
     notifier_ = notifier.get();
     eventSink_ = std::move(notifier);
+    if (metrics_) metrics_->addSource([this](metrics::TextExposition& out) { notifier_->writeMetrics(out); });
   }
   const auto& purging = config_.storage.uploadPurging;
   if (mode == AppMode::serve && purging.enabled && !config_.storage.readOnly)
     uploadPurger_ = std::make_unique<UploadPurger>(
         *driver_, logger_, UploadPurger::Settings{purging.age, purging.interval, purging.dryRun});
   if (mode == AppMode::serve && storage.garbageCollection.enabled && !storage.readOnly)
-    scheduledCollection_ =
-        std::make_unique<ScheduledCollection>(*driver_, cache_.get(), logger_, storage.garbageCollection);
+    scheduledCollection_ = std::make_unique<ScheduledCollection>(*driver_, cache_.get(), logger_,
+                                                                 storage.garbageCollection, metrics_.get());
 }
 
 App::~App() {

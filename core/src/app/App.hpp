@@ -11,6 +11,7 @@
 #include "config/Config.hpp"
 #include "events/EventSink.hpp"
 #include "events/Notifier.hpp"
+#include "metrics/Metrics.hpp"
 #include "plugin/PluginLoader.hpp"
 #include "storage/Registry.hpp"
 #include "storage/RepositoryIndex.hpp"
@@ -32,7 +33,8 @@ class ScheduledCollection;
 class App {
 public:
   // Loads the plugins and creates the configured driver and cache and, when
-  // serving, the access controller, sinks, health check and upload purger. Throws
+  // serving, the metrics (the driver measured through MeteredStorageDriver),
+  // the access controller, sinks, health check and upload purger. Throws
   // ConfigError or PluginError.
   App(Config config, LineLogger& logger, AppMode mode = AppMode::serve);
   ~App();
@@ -48,6 +50,9 @@ public:
   BlobDescriptorCache* blobDescriptorCache() const { return cache_.get(); }
   AccessController* accessController() const { return accessController_.get(); }
 
+  // The Prometheus metrics (http.debug.prometheus.enabled); null when off, and in maintenance mode.
+  Metrics* metrics() const { return metrics_.get(); }
+
   Registry& registry() const { return *registry_; }
   // Where the events of every request go.
   EventSink& eventSink() const { return *eventSink_; }
@@ -59,7 +64,8 @@ public:
 private:
   Config config_;
   LineLogger& logger_;
-  PluginLoader plugins_; // declared first: the instances below die before their libraries
+  PluginLoader plugins_;             // declared first: the instances below die before their libraries
+  std::unique_ptr<Metrics> metrics_; // before the driver, which counts in it
   std::shared_ptr<StorageDriver> driver_;
   std::shared_ptr<BlobDescriptorCache> cache_;
   std::shared_ptr<AccessController> accessController_;

@@ -17,15 +17,16 @@ namespace pier {
 namespace {
 
 using Poco::Net::HTTPResponse;
+using Pages = DebugServer::Pages;
 
 class PageHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-  PageHandler(const std::map<std::string, DebugServer::Page>& pages, LineLogger& logger)
-      : pages_(pages), logger_(logger) {}
+  PageHandler(const Pages& pages, LineLogger& logger) : pages_(pages), logger_(logger) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
     std::string body;
+    std::string contentType = "application/json"; // of the error answers
     std::string path = Poco::URI(request.getURI()).getPath();
     auto page = pages_.find(path);
     if (page == pages_.end()) {
@@ -37,14 +38,15 @@ public:
       body = "{\"error\":\"method not allowed\"}";
     } else {
       try {
-        body = page->second();
+        body = page->second.page();
+        contentType = page->second.contentType;
       } catch (const std::exception& e) {
         logger_.write(LogLevel::error, "debug page failed", {{"path", path}, {"error", e.what()}});
         response.setStatus(HTTPResponse::HTTP_INTERNAL_SERVER_ERROR);
         body = "{\"error\":\"internal error\"}";
       }
     }
-    response.setContentType("application/json");
+    response.setContentType(contentType);
     response.setContentLength(static_cast<std::streamsize>(body.size()));
     if (request.getMethod() == "HEAD") {
       response.send();
@@ -54,20 +56,19 @@ public:
   }
 
 private:
-  const std::map<std::string, DebugServer::Page>& pages_;
+  const Pages& pages_;
   LineLogger& logger_;
 };
 
 class PageFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-  PageFactory(const std::map<std::string, DebugServer::Page>& pages, LineLogger& logger)
-      : pages_(pages), logger_(logger) {}
+  PageFactory(const Pages& pages, LineLogger& logger) : pages_(pages), logger_(logger) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
     return new PageHandler(pages_, logger_);
   }
 
 private:
-  const std::map<std::string, DebugServer::Page>& pages_;
+  const Pages& pages_;
   LineLogger& logger_;
 };
 
@@ -94,8 +95,8 @@ DebugServer::~DebugServer() {
   stop();
 }
 
-void DebugServer::addPage(const std::string& path, Page page) {
-  pages_[path] = std::move(page);
+void DebugServer::addPage(const std::string& path, Page page, std::string contentType) {
+  pages_[path] = PageEntry{std::move(page), std::move(contentType)};
 }
 
 void DebugServer::start() {

@@ -40,8 +40,8 @@ private:
 } // namespace
 
 ScheduledCollection::ScheduledCollection(StorageDriver& driver, BlobDescriptorCache* cache, Logger& logger,
-                                         Config::Storage::GarbageCollection settings)
-    : driver_(driver), cache_(cache), logger_(logger), settings_(settings),
+                                         Config::Storage::GarbageCollection settings, Metrics* metrics)
+    : driver_(driver), cache_(cache), logger_(logger), settings_(settings), metrics_(metrics),
       task_(settings.interval, [this] { pass(); }) {}
 
 void ScheduledCollection::pass() {
@@ -63,6 +63,8 @@ void ScheduledCollection::pass() {
     options.owner = collectorName("serve");
     GarbageCollector collector(driver_, cache_, progress, warnings);
     auto summary = collector.run(context, options);
+    if (metrics_ && !options.dryRun)
+      metrics_->garbageCollected(true, summary.blobsEligible, summary.bytesEligible);
     context.log(LogLevel::info, std::string("garbage collection ") + (options.dryRun ? "(dry run) " : "") +
                                     "finished: " + std::to_string(summary.blobsEligible) + " blobs, " +
                                     std::to_string(summary.bytesEligible) + " bytes freed, " +
@@ -71,6 +73,7 @@ void ScheduledCollection::pass() {
                                     std::to_string(summary.blobsYoung) + " young and " +
                                     std::to_string(summary.blobsRescued) + " rescued blobs kept");
   } catch (const std::exception& e) {
+    if (metrics_) metrics_->garbageCollected(false, 0, 0);
     context.log(LogLevel::warn, std::string("garbage collection failed: ") + e.what());
   }
 }

@@ -4,6 +4,7 @@
 #include <pier/storage_driver.hpp>
 
 #include "config/Config.hpp"
+#include "metrics/Metrics.hpp"
 #include "util/PeriodicTask.hpp"
 
 namespace pier {
@@ -15,8 +16,9 @@ namespace pier {
 // level, the summary at info.
 class ScheduledCollection {
 public:
+  // metrics may be null (Prometheus metrics off).
   ScheduledCollection(StorageDriver& driver, BlobDescriptorCache* cache, Logger& logger,
-                      Config::Storage::GarbageCollection settings);
+                      Config::Storage::GarbageCollection settings, Metrics* metrics);
 
 private:
   void pass();
@@ -25,6 +27,7 @@ private:
   BlobDescriptorCache* cache_;
   Logger& logger_;
   Config::Storage::GarbageCollection settings_;
+  Metrics* metrics_;
   PeriodicTask task_; // last: its thread uses the members above
 };
 

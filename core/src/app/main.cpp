@@ -71,6 +71,10 @@ int serve(int argc, char** argv) {
       return pier::figuresJson(app.notifier() ? app.notifier()->figures()
                                               : std::vector<pier::EndpointFigures>{});
     });
+    if (pier::Metrics* metrics = app.metrics())
+      debug->addPage(
+          app.config().http.debug.prometheusPath, [metrics] { return metrics->render(); },
+          std::string(pier::metrics::kTextContentType));
     debug->start();
   }
   server.start();

@@ -1,5 +1,6 @@
 #include "config/Config.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,20 @@
 namespace pier {
 
 namespace {
+
+// The metrics page is served only on the debug listener, at a plain path.
+void checkPrometheus(const Config::Http::Debug& debug) {
+  const std::string& path = debug.prometheusPath;
+  bool plain = path.starts_with('/') && std::none_of(path.begin(), path.end(), [](char c) {
+                 return c == '?' || c == '#' || static_cast<unsigned char>(c) <= ' ';
+               });
+  if (!plain)
+    throw ConfigError("http.debug.prometheus.path: must be a path starting with '/' (\"" + path + "\")");
+  if (path == "/debug/notifications")
+    throw ConfigError("http.debug.prometheus.path: /debug/notifications is the notifications' page");
+  if (debug.prometheusEnabled && debug.addr.empty())
+    throw ConfigError("http.debug.prometheus.enabled: needs http.debug.addr, the listener that serves it");
+}
 
 using configschema::Node;
 using Poco::JSON::Array;
@@ -130,8 +145,10 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   Object::Ptr debug = sectionOf(*http, "debug");
   h.debug.addr = getText(*debug, "addr");
   Object::Ptr prometheus = sectionOf(*debug, "prometheus");
-  h.debug.prometheusEnabled = config::getBool(*prometheus, "enabled", "", false);
-  h.debug.prometheusPath = config::getString(*prometheus, "path", "", h.debug.prometheusPath);
+  const std::string prometheusKey = "http.debug.prometheus";
+  h.debug.prometheusEnabled = config::getBool(*prometheus, "enabled", prometheusKey, false);
+  h.debug.prometheusPath = config::getString(*prometheus, "path", prometheusKey, h.debug.prometheusPath);
+  checkPrometheus(h.debug);
   h.threads = static_cast<int>(config::getInt(*http, "threads", "http", 0));
   h.queue = static_cast<int>(config::getInt(*http, "queue", "http", 0));
   auto& limits = h.limits;

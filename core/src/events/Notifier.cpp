@@ -92,6 +92,8 @@ struct Notifier::Worker {
   mutable std::mutex figuresMutex;
   std::uint64_t successes = 0;
   std::uint64_t failures = 0;
+  std::uint64_t deliveries = 0;
+  std::uint64_t failedDeliveries = 0;
   std::deque<int> statuses;
   std::string lastError;
   std::uint64_t lossesUnlogged = 0;
@@ -124,6 +126,7 @@ void Notifier::Worker::recordOutcome(bool delivered, std::size_t events, int sta
                                      const std::string& error) {
   std::lock_guard lock(figuresMutex);
   (delivered ? successes : failures) += events;
+  ++(delivered ? deliveries : failedDeliveries);
   statuses.push_back(status);
   if (statuses.size() > kStatusesKept) statuses.pop_front();
   if (!delivered) lastError = error;
@@ -269,11 +272,37 @@ std::vector<EndpointFigures> Notifier::figures() const {
     std::lock_guard lock(worker->figuresMutex);
     entry.successes = worker->successes;
     entry.failures = worker->failures;
+    entry.deliveries = worker->deliveries;
+    entry.failedDeliveries = worker->failedDeliveries;
     entry.lastStatusCodes.assign(worker->statuses.begin(), worker->statuses.end());
     entry.lastError = worker->lastError;
     all.push_back(std::move(entry));
   }
   return all;
+}
+
+void Notifier::writeMetrics(metrics::TextExposition& out) const {
+  using metrics::MetricType;
+  const std::vector<EndpointFigures> all = figures();
+  out.family("pier_notifications_deliveries_total", MetricType::counter,
+             "Deliveries (batches of events) to an endpoint, by result; each retry counts again.");
+  for (const auto& endpoint : all) {
+    out.sample({{"endpoint", endpoint.name}, {"result", "delivered"}}, endpoint.deliveries);
+    out.sample({{"endpoint", endpoint.name}, {"result", "failed"}}, endpoint.failedDeliveries);
+  }
+  out.family("pier_notifications_events_total", MetricType::counter,
+             "Events in deliveries to an endpoint, by result; each retry counts again.");
+  for (const auto& endpoint : all) {
+    out.sample({{"endpoint", endpoint.name}, {"result", "delivered"}}, endpoint.successes);
+    out.sample({{"endpoint", endpoint.name}, {"result", "failed"}}, endpoint.failures);
+  }
+  out.family("pier_notifications_pending", MetricType::gauge,
+             "Events queued for an endpoint, not yet delivered.");
+  for (const auto& endpoint : all)
+    out.sample({{"endpoint", endpoint.name}}, static_cast<std::int64_t>(endpoint.pending));
+  out.family("pier_notifications_dropped_total", MetricType::counter,
+             "Events dropped at the bound of an endpoint's queue.");
+  for (const auto& endpoint : all) out.sample({{"endpoint", endpoint.name}}, endpoint.dropped);
 }
 
 bool Notifier::stop(std::chrono::milliseconds bound) {

@@ -17,6 +17,7 @@
 #include "config/Config.hpp"
 #include "events/DurableQueue.hpp"
 #include "events/EventSink.hpp"
+#include "metrics/TextExposition.hpp"
 
 namespace pier {
 
@@ -24,11 +25,13 @@ namespace pier {
 struct EndpointFigures {
   std::string name;
   std::string url;
-  std::uint64_t pending = 0;        // events queued, not yet delivered
-  std::uint64_t successes = 0;      // events delivered
-  std::uint64_t failures = 0;       // events in deliveries that failed (each retry counts again)
-  std::uint64_t dropped = 0;        // events lost at the queue's bound since the start
-  std::vector<int> lastStatusCodes; // the receiver's answers to the last deliveries, oldest first (0: none)
+  std::uint64_t pending = 0;          // events queued, not yet delivered
+  std::uint64_t successes = 0;        // events delivered
+  std::uint64_t failures = 0;         // events in deliveries that failed (each retry counts again)
+  std::uint64_t dropped = 0;          // events lost at the queue's bound since the start
+  std::uint64_t deliveries = 0;       // deliveries (batches) that succeeded
+  std::uint64_t failedDeliveries = 0; // and that failed
+  std::vector<int> lastStatusCodes;   // the receiver's answers to the last deliveries, oldest first (0: none)
   std::string lastError;
 };
 
@@ -55,6 +58,8 @@ public:
   std::string writeRefusal() const override;
 
   std::vector<EndpointFigures> figures() const;
+  // The figures as Prometheus families (pier_notifications_*), for /metrics.
+  void writeMetrics(metrics::TextExposition& out) const;
 
   // Stops the delivery threads: waits, up to `bound`, for a delivery in
   // flight (its context is cancelled; what it carried stays queued). False

@@ -117,9 +117,10 @@ void Dispatcher::authorize(Exchange& exchange, const AuthRequest& request,
                            wanted.empty() ? Poco::Dynamic::Var() : accessDetail(wanted));
 }
 
-void Dispatcher::dispatch(Exchange& exchange) {
+void Dispatcher::dispatch(Exchange& exchange, std::size_t& routeIndex) {
   RouteMatch match = matchRoute(exchange);
   const Route& route = *match.route;
+  routeIndex = static_cast<std::size_t>(match.route - routes().data());
   AuthRequest authRequest;
   if (route.access != RouteAccess::none && app_.accessController()) {
     authRequest = authRequestOf(exchange);
@@ -143,12 +144,15 @@ void Dispatcher::dispatch(Exchange& exchange) {
   // Uploads hold a worker while their body streams in: bounded, so that reads are still served.
   struct UploadSlot {
     std::atomic<long long>* counter = nullptr;
+    Metrics* metrics = nullptr;
     ~UploadSlot() {
       if (counter) --*counter;
+      if (metrics) metrics->uploadEnded();
     }
   } slot;
   const long long maxUploads = maxUploads_;
-  if (maxUploads > 0 && exchange.hasBody() && route.pattern.starts_with("/v2/<name>/blobs/uploads/")) {
+  const bool isUpload = exchange.hasBody() && route.pattern.starts_with("/v2/<name>/blobs/uploads/");
+  if (maxUploads > 0 && isUpload) {
     if (++uploadsInFlight_ > maxUploads) {
       --uploadsInFlight_;
       exchange.response().set("Retry-After", "1");
@@ -157,6 +161,7 @@ void Dispatcher::dispatch(Exchange& exchange) {
     }
     slot.counter = &uploadsInFlight_;
   }
+  if (isUpload && (slot.metrics = app_.metrics())) slot.metrics->uploadStarted();
 
   EventBridge events(app_.eventSink(), eventSource_, requestRecordOf(exchange), exchange.context().user(),
                      eventUrlBase(exchange, app_.config().http));
@@ -181,8 +186,9 @@ void Dispatcher::serve(http::ServerRequest& request) {
   auto started = std::chrono::steady_clock::now();
   Exchange exchange(app_.config().http, app_.logger(), request, newUuid());
   LineLogger& logger = app_.logger();
+  std::size_t routeIndex = routes().size(); // none until one matches
   try {
-    dispatch(exchange);
+    dispatch(exchange, routeIndex);
   } catch (const errcode::Exception& e) {
     respondWithError(exchange, e.errors(), e.what());
   } catch (const CancelledError& e) {
@@ -203,10 +209,13 @@ void Dispatcher::serve(http::ServerRequest& request) {
     respondWithError(exchange, errcode::Error{errcode::Unknown, "internal error", exchange.requestId()},
                      e.what());
   }
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  if (Metrics* metrics = app_.metrics())
+    metrics->requestServed(routeIndex, exchange.method(), exchange.status(), elapsed,
+                           static_cast<std::uint64_t>(exchange.bytesReceived()),
+                           static_cast<std::uint64_t>(exchange.bytesSent()));
   if (!app_.config().log.accessLogDisabled)
-    writeAccessLog(exchange, std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - started)
-                                 .count());
+    writeAccessLog(exchange, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
 }
 
 void Dispatcher::respondWithError(Exchange& exchange, const errcode::Errors& errors,

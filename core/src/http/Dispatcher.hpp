@@ -26,7 +26,7 @@ class ServerRequest;
 // JSON), puts the granted user into the Context, bounds the uploads in
 // flight (http.maxuploads), builds the repository the handler works on, wired
 // to the request's events, runs the handler, turns failures into registered
-// error responses and writes the access log line.
+// error responses, counts it in the metrics and writes the access log line.
 class Dispatcher {
 public:
   // sourceAddress: this server's address, named in events; maxUploads: upload requests in flight at most.
@@ -35,7 +35,8 @@ public:
   void serve(http::ServerRequest& request);
 
 private:
-  void dispatch(Exchange& exchange);
+  // routeIndex: set to the matched route's index in routes(), for the metrics.
+  void dispatch(Exchange& exchange, std::size_t& routeIndex);
   // Grants (the user goes into the Context) or throws the controller's challenge.
   void authorize(Exchange& exchange, const AuthRequest& request, const std::vector<Access>& wanted);
   void respondWithError(Exchange& exchange, const errcode::Errors& errors, const std::string& what);

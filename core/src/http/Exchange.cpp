@@ -101,6 +101,10 @@ http::RequestBody::Failure Exchange::bodyFailure() const {
   return serverRequest_.bodyReader().failure();
 }
 
+std::int64_t Exchange::bytesReceived() const {
+  return serverRequest_.bodyReader().bytesRead();
+}
+
 bool Exchange::responded() const {
   return serverRequest_.responded();
 }

@@ -24,7 +24,7 @@ class ServerRequest;
 
 // One request and its response: the request's Context, its path below
 // http.prefix, and response writers that set the common headers (http.headers)
-// and count what was sent for the access log. It knows the http settings and
+// and count what was sent for the access log and the metrics. It knows the http settings and
 // the connection layer's request, nothing else of the server.
 class Exchange {
 public:
@@ -68,6 +68,7 @@ public:
   bool responded() const;
   int status() const { return status_; }
   std::int64_t bytesSent() const { return bytesSent_; }
+  std::int64_t bytesReceived() const; // body bytes read so far
 
 private:
   void begin(int status);

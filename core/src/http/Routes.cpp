@@ -11,21 +11,22 @@ const std::vector<Route>& routes() {
   using A = RouteAccess;
   // Uploads come before blobs: ".../blobs/uploads" is no blob digest.
   static const std::vector<Route> table = {
-      {"GET HEAD", "/debug/health", A::none, handleHealth, false},
-      {"GET HEAD", "/v2/", A::base, handleBase},
-      {"GET HEAD", "/v2/_catalog", A::catalog, handleCatalog},
-      {"GET HEAD", "/v2/<name>/tags/list", A::repository, getTags},
-      {"GET HEAD", "/v2/<name>/manifests/<reference>", A::repository, getManifest},
-      {"PUT", "/v2/<name>/manifests/<reference>", A::repository, putManifest},
-      {"DELETE", "/v2/<name>/manifests/<reference>", A::repository, deleteManifest},
-      {"POST", "/v2/<name>/blobs/uploads/", A::repository, startUpload},
-      {"GET HEAD", "/v2/<name>/blobs/uploads/<reference>", A::repository, getUploadStatus},
-      {"PATCH", "/v2/<name>/blobs/uploads/<reference>", A::repository, patchUpload},
-      {"PUT", "/v2/<name>/blobs/uploads/<reference>", A::repository, putUpload},
-      {"DELETE", "/v2/<name>/blobs/uploads/<reference>", A::repository, cancelUpload},
-      {"GET HEAD", "/v2/<name>/blobs/<reference>", A::repository, getBlob},
-      {"DELETE", "/v2/<name>/blobs/<reference>", A::repository, deleteBlob},
-      {"GET HEAD", "/v2/<name>/referrers/<reference>", A::repository, getReferrers},
+      {"health", "GET HEAD", "/debug/health", A::none, handleHealth, false},
+      {"base", "GET HEAD", "/v2/", A::base, handleBase},
+      {"catalog", "GET HEAD", "/v2/_catalog", A::catalog, handleCatalog},
+      {"tags", "GET HEAD", "/v2/<name>/tags/list", A::repository, getTags},
+      {"manifest", "GET HEAD", "/v2/<name>/manifests/<reference>", A::repository, getManifest},
+      {"manifest", "PUT", "/v2/<name>/manifests/<reference>", A::repository, putManifest},
+      {"manifest", "DELETE", "/v2/<name>/manifests/<reference>", A::repository, deleteManifest},
+      {"blob_upload", "POST", "/v2/<name>/blobs/uploads/", A::repository, startUpload},
+      {"blob_upload_chunk", "GET HEAD", "/v2/<name>/blobs/uploads/<reference>", A::repository,
+       getUploadStatus},
+      {"blob_upload_chunk", "PATCH", "/v2/<name>/blobs/uploads/<reference>", A::repository, patchUpload},
+      {"blob_upload_chunk", "PUT", "/v2/<name>/blobs/uploads/<reference>", A::repository, putUpload},
+      {"blob_upload_chunk", "DELETE", "/v2/<name>/blobs/uploads/<reference>", A::repository, cancelUpload},
+      {"blob", "GET HEAD", "/v2/<name>/blobs/<reference>", A::repository, getBlob},
+      {"blob", "DELETE", "/v2/<name>/blobs/<reference>", A::repository, deleteBlob},
+      {"referrers", "GET HEAD", "/v2/<name>/referrers/<reference>", A::repository, getReferrers},
   };
   return table;
 }

@@ -22,10 +22,12 @@ enum class RouteAccess {
   repository, // repository:<name>:<action of the method>
 };
 
-// One endpoint: a path pattern, the methods it takes ("GET HEAD"), what it
-// needs, and its handler. <name> is a repository name (several components);
-// <reference> is one path segment.
+// One endpoint: its name (Distribution's route name; the metrics' route
+// label, never the raw path), the methods it takes ("GET HEAD"), a path
+// pattern, what it needs, and its handler. <name> is a repository name
+// (several components); <reference> is one path segment.
 struct Route {
+  std::string_view name;
   std::string_view methods;
   std::string_view pattern;
   RouteAccess access;

@@ -1,5 +1,6 @@
 #include "storage/BlobStore.hpp"
 
+#include "metrics/Metrics.hpp"
 #include "storage/Paths.hpp"
 #include "storage/RepositoryIndex.hpp"
 
@@ -43,8 +44,11 @@ std::optional<Descriptor> BlobStore::cached(const Context& context, BlobDescript
                                             const Digest& digest) {
   if (!service) return std::nullopt;
   try {
-    return service->stat(context, digest.toString());
+    auto known = service->stat(context, digest.toString());
+    if (metrics_) metrics_->cacheLookedUp(known ? CacheLookup::hit : CacheLookup::miss);
+    return known;
   } catch (const std::exception& e) {
+    if (metrics_) metrics_->cacheLookedUp(CacheLookup::error);
     cacheFailed(context, e);
     return std::nullopt;
   }

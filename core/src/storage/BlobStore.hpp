@@ -13,6 +13,7 @@
 namespace pier {
 
 class RepositoryIndex;
+class Metrics;
 
 // Where a repository links a blob: _layers for blobs, _manifests/revisions for manifests.
 enum class LinkSpace { layers, manifests };
@@ -22,9 +23,11 @@ enum class LinkSpace { layers, manifests };
 // blobStore and linkedBlobStore). The blob descriptor cache, when there is
 // one, answers stats before the driver: a global scope for blobs, and a
 // repository scope per link space. A cache that fails is logged and bypassed.
+// Each lookup in the cache is counted in the metrics, when given.
 class BlobStore {
 public:
-  BlobStore(StorageDriver& driver, BlobDescriptorCache* cache) : driver_(driver), cache_(cache) {}
+  BlobStore(StorageDriver& driver, BlobDescriptorCache* cache, Metrics* metrics = nullptr)
+      : driver_(driver), cache_(cache), metrics_(metrics) {}
 
   StorageDriver& driver() const { return driver_; }
   // Told of every _layers link written or removed: where repositories come to exist.
@@ -70,6 +73,7 @@ private:
   StorageDriver& driver_;
   BlobDescriptorCache* cache_;
   RepositoryIndex* index_ = nullptr;
+  Metrics* metrics_;
 };
 
 std::string linkPath(const std::string& repository, LinkSpace space, const Digest& digest);

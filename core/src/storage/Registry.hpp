@@ -31,9 +31,10 @@ struct RegistryOptions {
 // through, and what spans repositories (the catalog, the driver's health).
 class Registry {
 public:
-  // healthCheck: the health.storagedriver check, null when there is none.
+  // healthCheck: the health.storagedriver check, null when there is none;
+  // metrics: where cache lookups are counted, null without metrics.
   Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options,
-           const HealthCheck* healthCheck = nullptr);
+           const HealthCheck* healthCheck = nullptr, Metrics* metrics = nullptr);
 
   const RegistryOptions& options() const { return options_; }
 

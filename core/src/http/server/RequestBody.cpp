@@ -75,6 +75,7 @@ std::size_t RequestBody::read(char* out, std::size_t size) {
       got = readRaw(out, want);
     }
     left_ -= static_cast<std::int64_t>(got);
+    bytesRead_ += static_cast<std::int64_t>(got);
     done_ = left_ == 0;
     return got;
   }
@@ -89,6 +90,7 @@ std::size_t RequestBody::read(char* out, std::size_t size) {
         fail(Failure::malformed, e.what());
       }
       input.erase(0, result.consumed);
+      bytesRead_ += static_cast<std::int64_t>(result.produced);
       if (result.done) done_ = true;
       if (result.produced > 0 || done_) return result.produced;
     }

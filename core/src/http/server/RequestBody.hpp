@@ -34,6 +34,7 @@ public:
   bool hasBody() const { return chunked_ || (contentLength_ && *contentLength_ > 0); }
   bool complete() const { return done_; }
   Failure failure() const { return failure_; }
+  std::int64_t bytesRead() const { return bytesRead_; } // body bytes, without chunked framing
   // Reads and drops up to max more bytes; true when the body then ended.
   bool drain(std::size_t max);
 
@@ -52,6 +53,7 @@ private:
   bool sendContinue_;
   BodyLimits limits_;
   std::int64_t left_ = 0; // Content-Length bytes still to come
+  std::int64_t bytesRead_ = 0;
   ChunkedDecoder decoder_;
   std::string raw_; // wire bytes the chunked decoder has not used
   std::size_t rawUsed_ = 0;
