@@ -12,6 +12,7 @@
 #include "events/EventSink.hpp"
 #include "events/Notifier.hpp"
 #include "plugin/PluginLoader.hpp"
+#include "proxy/PullThroughCache.hpp"
 #include "storage/Registry.hpp"
 #include "storage/UploadPurger.hpp"
 
@@ -62,6 +63,7 @@ private:
   std::shared_ptr<StorageDriver> driver_;
   std::shared_ptr<BlobDescriptorCache> cache_;
   std::shared_ptr<AccessController> accessController_;
+  std::unique_ptr<PullThroughCache> pullThrough_; // null when the registry is no cache
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<EventSink> eventSink_; // owns the sinks and their queues when notifier_ is set
   Notifier* notifier_ = nullptr;

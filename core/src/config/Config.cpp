@@ -10,6 +10,7 @@
 
 #include "config/ConfigSchema.hpp"
 #include "config/HealthConfig.hpp"
+#include "config/ProxyConfig.hpp"
 #include "config/NotificationsConfig.hpp"
 #include "config/YamlToJson.hpp"
 #include "pier/config.hpp"
@@ -156,7 +157,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
 
   config.health = parseHealth(*sectionOf(*document, "health"));
 
-  config.proxy = sectionOf(*document, "proxy");
+  config.proxy = parseProxy(*sectionOf(*document, "proxy"));
   config.validation = sectionOf(*document, "validation");
   config.plugins.directory = getText(*sectionOf(*document, "plugins"), "directory");
   return config;

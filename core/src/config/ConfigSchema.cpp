@@ -296,14 +296,15 @@ NodePtr buildSchema() {
            {"addr"}))},
   });
 
-  NodePtr proxy = section({
-      {"remoteurl", string()},
-      {"username", string()},
-      {"password", string()},
-      {"ttl", duration()},
-      {"exec", section({{"command", string()}, {"lifetime", duration()}}, {"command"})},
-      {"remotenamespace", string()},
-  });
+  // proxy.upstreams (Pier extension): the same keys per prefix.
+  Fields upstream{{"remoteurl", string()}, {"username", string()}, {"password", string()},
+                  {"ttl", duration()},     {"cafile", string()}};
+  Fields proxyFields = upstream;
+  proxyFields.push_back({"exec", section({{"command", string()}, {"lifetime", duration()}}, {"command"})});
+  proxyFields.push_back({"remotenamespace", string()});
+  upstream.push_back({"prefix", string()});
+  proxyFields.push_back({"upstreams", list(section(upstream, {"prefix", "remoteurl"}))});
+  NodePtr proxy = section(proxyFields);
 
   NodePtr validation = section({
       {"disabled", boolean()},

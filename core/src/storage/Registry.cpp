@@ -5,8 +5,9 @@
 namespace pier {
 
 Registry::Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options,
-                   const HealthCheck* healthCheck)
-    : driver_(driver), options_(options), healthCheck_(healthCheck), blobs_(driver, cache), uploads_(blobs_),
+                   const HealthCheck* healthCheck, const PullThroughCache* pullThrough)
+    : driver_(driver), options_(options), healthCheck_(healthCheck), pullThrough_(pullThrough),
+      blobs_(driver, cache), uploads_(blobs_),
       manifests_(blobs_) {}
 
 CatalogPage Registry::catalog(const Context& context, const std::string& last, std::size_t limit) {

@@ -16,6 +16,7 @@
 namespace pier {
 
 class HealthCheck;
+class PullThroughCache;
 
 // What the registry's storage may do, from storage.* settings.
 struct RegistryOptions {
@@ -30,11 +31,13 @@ struct RegistryOptions {
 // through, and what spans repositories (the catalog, the driver's health).
 class Registry {
 public:
-  // healthCheck: the health.storagedriver check, null when there is none.
+  // healthCheck: the health.storagedriver check, null when there is none;
+  // pullThrough: the proxy's upstreams, null when the registry is no cache.
   Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options,
-           const HealthCheck* healthCheck = nullptr);
+           const HealthCheck* healthCheck = nullptr, const PullThroughCache* pullThrough = nullptr);
 
   const RegistryOptions& options() const { return options_; }
+  const PullThroughCache* pullThrough() const { return pullThrough_; }
 
   // Repositories in lexical order after `last`, at most `limit`.
   CatalogPage catalog(const Context& context, const std::string& last, std::size_t limit);
@@ -52,6 +55,7 @@ private:
   StorageDriver& driver_;
   RegistryOptions options_;
   const HealthCheck* healthCheck_;
+  const PullThroughCache* pullThrough_;
   BlobStore blobs_;
   UploadService uploads_;
   ManifestService manifests_;
