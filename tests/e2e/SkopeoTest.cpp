@@ -269,7 +269,8 @@ TEST_F(E2eSkopeoTest, CopiesAMultiArchitectureIndexOutThroughAPullThroughCache) 
   const std::string again = "dir:" + (skopeo->home() / "again").string();
   result = skopeo->copy(dockerReference(cache.port(), "hub/library/multi:latest"), again, {"--all"});
   ASSERT_EQ(result.exitCode, 0) << result.output << "\ncache log:\n" << cache.log();
-  EXPECT_EQ(readFile(skopeo->home() / "again" / hexOf(layout.arm64.layer.digest)), layout.arm64.layer.content);
+  EXPECT_EQ(readFile(skopeo->home() / "again" / hexOf(layout.arm64.layer.digest)),
+            layout.arm64.layer.content);
 }
 
 } // namespace

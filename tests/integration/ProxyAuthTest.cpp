@@ -14,8 +14,8 @@ namespace pier::test::api {
 namespace {
 
 std::string proxyOf(std::uint16_t port, const std::string& credentials) {
-  return "proxy:\n  upstreams:\n    - prefix: hub/\n      remoteurl: http://127.0.0.1:" + std::to_string(port) +
-         "\n" + credentials;
+  return "proxy:\n  upstreams:\n    - prefix: hub/\n      remoteurl: http://127.0.0.1:" +
+         std::to_string(port) + "\n" + credentials;
 }
 
 std::string credentialsOf(const std::string& user, const std::string& password) {
@@ -42,7 +42,8 @@ TEST(ProxyAuth, BasicCredentialsOfAnHtpasswdUpstream) {
   auto image = origin.pushImage("library/app", "v1", "layer bytes", "{}");
 
   TempDir root;
-  PierServer proxy(filesystemConfig(root.path(), proxyOf(upstream.port(), credentialsOf("mirror", "s3cret"))));
+  PierServer proxy(
+      filesystemConfig(root.path(), proxyOf(upstream.port(), credentialsOf("mirror", "s3cret"))));
   expectPullThrough(proxy.port(), image);
 
   TempDir anonymousRoot, wrongRoot;
@@ -50,7 +51,8 @@ TEST(ProxyAuth, BasicCredentialsOfAnHtpasswdUpstream) {
   auto refused = Client(anonymous.port()).get("/v2/hub/library/app/manifests/v1");
   EXPECT_TRUE(isError(refused, 503, "UNAVAILABLE"));
   EXPECT_NE(errorMessage(refused).find("anonymous access"), std::string::npos) << refused.body;
-  PierServer wrong(filesystemConfig(wrongRoot.path(), proxyOf(upstream.port(), credentialsOf("mirror", "nope"))));
+  PierServer wrong(
+      filesystemConfig(wrongRoot.path(), proxyOf(upstream.port(), credentialsOf("mirror", "nope"))));
   refused = Client(wrong.port()).get("/v2/hub/library/app/blobs/" + image.layer.digest);
   EXPECT_TRUE(isError(refused, 503, "UNAVAILABLE"));
   EXPECT_NE(errorMessage(refused).find("credentials"), std::string::npos) << refused.body;
@@ -63,12 +65,14 @@ protected:
     kid = libtrustKeyId(signer.key);
     service = std::make_unique<TokenService>(signer.key, "ES256", kid, "mirror", "s3cret");
     upstream = std::make_unique<PierServer>(filesystemConfig(
-        upstreamRoot.path(), "auth:\n  token:\n    realm: " + service->realm() + "\n    service: " +
-                                 kTokenService + "\n    issuer: " + kTokenIssuer +
+        upstreamRoot.path(), "auth:\n  token:\n    realm: " + service->realm() +
+                                 "\n    service: " + kTokenService + "\n    issuer: " + kTokenIssuer +
                                  "\n    rootcertbundle: " + signer.certificate.string() + "\n"));
-    std::string pusher = signJwt(kidHeader("ES256", kid), TokenClaims{{"repository:library/app:pull,push"}}.json(),
-                                 signer.key, "ES256");
-    image = Client(upstream->port(), bearer(pusher)).pushImage("library/app", "v1", "token layer", "{\"t\":1}");
+    std::string pusher =
+        signJwt(kidHeader("ES256", kid), TokenClaims{{"repository:library/app:pull,push"}}.json(), signer.key,
+                "ES256");
+    image =
+        Client(upstream->port(), bearer(pusher)).pushImage("library/app", "v1", "token layer", "{\"t\":1}");
   }
 
   TempDir pki, upstreamRoot, proxyRoot;
@@ -80,7 +84,8 @@ protected:
 };
 
 TEST_F(ProxyTokenAuth, FollowsTheBearerChallengeWithItsCredentialsAndReusesTheToken) {
-  PierServer proxy(filesystemConfig(proxyRoot.path(), proxyOf(upstream->port(), credentialsOf("mirror", "s3cret"))));
+  PierServer proxy(
+      filesystemConfig(proxyRoot.path(), proxyOf(upstream->port(), credentialsOf("mirror", "s3cret"))));
   expectPullThrough(proxy.port(), image);
   auto requests = service->requests();
   // One token for the scope serves the manifest, the HEADs and the GETs of both blobs.

@@ -40,8 +40,8 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 std::string upstreamSection(std::uint16_t port, const std::string& ttl, const std::string& extra = {}) {
-  return "proxy:\n  upstreams:\n    - prefix: hub/\n      remoteurl: http://127.0.0.1:" + std::to_string(port) +
-         "\n      ttl: " + ttl + "\n" + extra;
+  return "proxy:\n  upstreams:\n    - prefix: hub/\n      remoteurl: http://127.0.0.1:" +
+         std::to_string(port) + "\n      ttl: " + ttl + "\n" + extra;
 }
 
 class ProxyTest : public ::testing::Test {
@@ -122,8 +122,9 @@ TEST_F(ProxyTest, TagChangedUpstreamIsSeenAfterTheTtlNotBefore) {
   ASSERT_NE(changed.digest, image.digest);
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(client.get("/v2/hub/library/app/manifests/v1").header("Docker-Content-Digest"), image.digest);
-  EXPECT_TRUE(eventually(
-      [&] { return client.get("/v2/hub/library/app/manifests/v1").header("Docker-Content-Digest") == changed.digest; }));
+  EXPECT_TRUE(eventually([&] {
+    return client.get("/v2/hub/library/app/manifests/v1").header("Docker-Content-Digest") == changed.digest;
+  }));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 1500ms); // not before the ttl
   // The old revision stays served by digest.
   EXPECT_EQ(client.get("/v2/hub/library/app/manifests/" + image.digest).body, image.manifest);
@@ -133,8 +134,8 @@ TEST_F(ProxyTest, WritesAreRefusedOnProxiedPrefixesAndAcceptedElsewhere) {
   startProxy();
   Client client(proxy->port());
   EXPECT_TRUE(isError(client.request("POST", "/v2/hub/library/app/blobs/uploads/"), 405, "UNSUPPORTED"));
-  EXPECT_TRUE(isError(client.putManifest("hub/library/app", "v2", image.manifest, mediatype::kOciManifest), 405,
-                      "UNSUPPORTED"));
+  EXPECT_TRUE(isError(client.putManifest("hub/library/app", "v2", image.manifest, mediatype::kOciManifest),
+                      405, "UNSUPPORTED"));
   EXPECT_TRUE(isError(client.del("/v2/hub/library/app/manifests/" + image.digest), 405, "UNSUPPORTED"));
   EXPECT_TRUE(isError(client.del("/v2/hub/library/app/blobs/" + image.layer.digest), 405, "UNSUPPORTED"));
   // Outside the prefix Pier is a normal registry: pushes, pulls, and no upstream asked.

@@ -18,7 +18,8 @@ namespace pier::test {
 class TokenService::Handler : public Poco::Net::HTTPRequestHandler {
 public:
   explicit Handler(TokenService& owner) : owner_(owner) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
     Request record{Poco::URI(request.getURI()).getRawQuery(), request.get("Authorization", ""), 200};
     std::vector<std::string> scopes;
     for (const auto& [name, value] : Poco::URI(request.getURI()).getQueryParameters())
@@ -40,7 +41,8 @@ public:
     } else {
       TokenClaims claims(scopes);
       claims.subject = user.empty() ? "anonymous" : user;
-      body = "{\"token\":\"" + signJwt(kidHeader(owner_.alg_, owner_.kid_), claims.json(), owner_.key_, owner_.alg_) +
+      body = "{\"token\":\"" +
+             signJwt(kidHeader(owner_.alg_, owner_.kid_), claims.json(), owner_.key_, owner_.alg_) +
              "\",\"expires_in\":300}";
     }
     {
@@ -68,8 +70,8 @@ private:
   TokenService& owner_;
 };
 
-TokenService::TokenService(std::filesystem::path signingKey, std::string alg, std::string kid, std::string user,
-                           std::string password)
+TokenService::TokenService(std::filesystem::path signingKey, std::string alg, std::string kid,
+                           std::string user, std::string password)
     : key_(std::move(signingKey)), alg_(std::move(alg)), kid_(std::move(kid)), user_(std::move(user)),
       password_(std::move(password)) {
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));

@@ -27,7 +27,8 @@ std::string errorOf(const std::string& proxy) {
 }
 
 TEST(ProxyConfig, DistributionsSingleUpstreamServesEveryRepository) {
-  Config config = parse("  remoteurl: https://registry-1.docker.io/\n  username: u\n  password: p\n  ttl: 5m\n");
+  Config config =
+      parse("  remoteurl: https://registry-1.docker.io/\n  username: u\n  password: p\n  ttl: 5m\n");
   ASSERT_EQ(config.proxy.upstreams.size(), 1u);
   const auto& upstream = config.proxy.upstreams[0];
   EXPECT_EQ(upstream.prefix, "");
@@ -56,7 +57,8 @@ TEST(ProxyConfig, RefusalsNameTheKey) {
   EXPECT_EQ(errorOf("  remoteurl: registry-1.docker.io\n").rfind("proxy.remoteurl:", 0), 0u);
   EXPECT_EQ(errorOf("  remoteurl: http://x\n  ttl: later\n").rfind("proxy.ttl", 0), 0u);
   EXPECT_EQ(errorOf("  password: p\n").rfind("proxy.password: needs proxy.remoteurl", 0), 0u);
-  EXPECT_EQ(errorOf("  remoteurl: http://x\n  remotenamespace: library\n").rfind("proxy.remotenamespace", 0), 0u);
+  EXPECT_EQ(errorOf("  remoteurl: http://x\n  remotenamespace: library\n").rfind("proxy.remotenamespace", 0),
+            0u);
   for (const std::string prefix : {"hub", "/hub/", "Hub/", "hub//", "\"\""})
     EXPECT_EQ(errorOf("  upstreams:\n    - prefix: " + prefix + "\n      remoteurl: http://x\n")
                   .rfind("proxy.upstreams[0].prefix", 0),

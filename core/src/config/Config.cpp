@@ -10,8 +10,8 @@
 
 #include "config/ConfigSchema.hpp"
 #include "config/HealthConfig.hpp"
-#include "config/ProxyConfig.hpp"
 #include "config/NotificationsConfig.hpp"
+#include "config/ProxyConfig.hpp"
 #include "config/YamlToJson.hpp"
 #include "pier/config.hpp"
 #include "pier/errors.hpp"

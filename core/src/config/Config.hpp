@@ -171,7 +171,7 @@ struct Config {
       std::string remoteUrl;
       std::string username, password;
       std::chrono::milliseconds ttl = std::chrono::hours(168); // a cached tag is trusted this long
-      std::string caFile; // "" = the system's CAs
+      std::string caFile;                                      // "" = the system's CAs
     };
     std::vector<Upstream> upstreams; // longest prefix first
   } proxy;

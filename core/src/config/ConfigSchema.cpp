@@ -296,15 +296,13 @@ NodePtr buildSchema() {
            {"addr"}))},
   });
 
-  // proxy.upstreams (Pier extension): the same keys per prefix.
-  Fields upstream{{"remoteurl", string()}, {"username", string()}, {"password", string()},
-                  {"ttl", duration()},     {"cafile", string()}};
-  Fields proxyFields = upstream;
-  proxyFields.push_back({"exec", section({{"command", string()}, {"lifetime", duration()}}, {"command"})});
-  proxyFields.push_back({"remotenamespace", string()});
+  // proxy.upstreams (Pier extension): the same keys per prefix; exec and remotenamespace are refused.
+  Fields upstream{{"remoteurl", string()}, {"username", string()}, {"password", string()}};
+  upstream.insert(upstream.end(), {{"ttl", duration()}, {"cafile", string()}});
+  Fields proxy = upstream;
+  proxy.insert(proxy.end(), {{"exec", any()}, {"remotenamespace", any()}});
   upstream.push_back({"prefix", string()});
-  proxyFields.push_back({"upstreams", list(section(upstream, {"prefix", "remoteurl"}))});
-  NodePtr proxy = section(proxyFields);
+  proxy.push_back({"upstreams", list(section(upstream, {"prefix", "remoteurl"}))});
 
   NodePtr validation = section({
       {"disabled", boolean()},
@@ -335,7 +333,7 @@ NodePtr buildSchema() {
           {"redis", redis},
           {"health", health},
           {"catalog", section({{"maxentries", integer()}})},
-          {"proxy", proxy},
+          {"proxy", section(proxy)},
           {"validation", validation},
           {"compatibility",
            section({{"schema1", section({{"signingkeyfile", string()}, {"enabled", boolean()}})}})},

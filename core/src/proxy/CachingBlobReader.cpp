@@ -52,8 +52,9 @@ void CachingBlobReader::commit() {
     throw UpstreamUnavailable("the blob " + descriptor_.digest + " arrived with the digest " +
                               actual.toString() + "; not stored");
   writer_->commit(context_);
-  registry_.uploads().commitVerified(context_, repository_, uploadId_,
-                                     Descriptor{descriptor_.digest, descriptor_.size, "application/octet-stream"});
+  registry_.uploads().commitVerified(
+      context_, repository_, uploadId_,
+      Descriptor{descriptor_.digest, descriptor_.size, "application/octet-stream"});
   committed_ = true;
   fetchLock_.reset();
 }

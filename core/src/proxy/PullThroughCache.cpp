@@ -25,7 +25,8 @@ const std::vector<std::pair<std::string, std::string>>& manifestAccept() {
 
 Upstream::Upstream(const Config::Proxy::Upstream& config, KeyedMutex& blobFetches)
     : prefix_(config.prefix), ttl_(config.ttl),
-      client_({config.remoteUrl, config.username, config.password, config.caFile}), blobFetches_(blobFetches) {}
+      client_({config.remoteUrl, config.username, config.password, config.caFile}),
+      blobFetches_(blobFetches) {}
 
 std::string Upstream::scope(const std::string& repository) const {
   return "repository:" + remoteName(repository) + ":pull";
@@ -33,7 +34,8 @@ std::string Upstream::scope(const std::string& repository) const {
 
 namespace {
 
-UpstreamUnavailable unexpected(const std::string& url, const UpstreamResponse& response, const std::string& what) {
+UpstreamUnavailable unexpected(const std::string& url, const UpstreamResponse& response,
+                               const std::string& what) {
   return UpstreamUnavailable(url + " answered " + std::to_string(response.status) + " for " + what);
 }
 
@@ -133,8 +135,8 @@ Digest Upstream::resolveTag(const Context& context, Registry& registry, const st
     return *fetched;
   } catch (const UpstreamUnavailable& e) {
     if (!stored) throw;
-    context.log(LogLevel::warn, "serving the cached tag " + repository + ":" + tag +
-                                    " past its ttl: " + e.what());
+    context.log(LogLevel::warn,
+                "serving the cached tag " + repository + ":" + tag + " past its ttl: " + e.what());
     return *stored;
   }
 }

@@ -129,7 +129,7 @@ UpstreamResponse UpstreamClient::exchange(const Poco::URI& uri, const std::strin
 }
 
 UpstreamClient::Token UpstreamClient::fetchToken(const Context& context, const std::string& realm,
-                                       const std::string& service, const std::string& scope) const {
+                                                 const std::string& service, const std::string& scope) const {
   context.throwIfDone();
   Poco::URI uri;
   try {
@@ -145,9 +145,9 @@ UpstreamClient::Token UpstreamClient::fetchToken(const Context& context, const s
   if (withCredentials) uri.addQueryParameter("account", options_.username);
   UpstreamResponse answer = exchange(uri, "GET", {}, withCredentials ? basicCredentials() : "");
   if (answer.status != 200)
-    throw UpstreamUnavailable("the token service " + describe(uri) + " answered " +
-                              std::to_string(answer.status) +
-                              (withCredentials ? " to proxy.username's credentials" : " to an anonymous request"));
+    throw UpstreamUnavailable(
+        "the token service " + describe(uri) + " answered " + std::to_string(answer.status) +
+        (withCredentials ? " to proxy.username's credentials" : " to an anonymous request"));
   std::string text;
   try {
     text.resize(kMaxTokenAnswer);
@@ -214,13 +214,15 @@ UpstreamResponse UpstreamClient::send(const Context& context, const std::string&
     if (!learnChallenge(response.header("WWW-Authenticate"), scope)) break;
   }
   if (response.status == 401 || response.status == 403)
-    throw UpstreamUnavailable(options_.url + " refused " +
-                              (options_.username.empty() ? "anonymous access" : "proxy.username's credentials") +
-                              " (" + std::to_string(response.status) + ") for " + scope);
+    throw UpstreamUnavailable(
+        options_.url + " refused " +
+        (options_.username.empty() ? "anonymous access" : "proxy.username's credentials") + " (" +
+        std::to_string(response.status) + ") for " + scope);
   // Blob storage elsewhere: the credentials are the registry's, not for it.
   for (int hop = 0; isRedirect(response.status) && (method == "GET" || method == "HEAD"); ++hop) {
     std::string location = response.header("Location");
-    if (location.empty() || hop == kMaxRedirects) throw UpstreamUnavailable(describe(uri) + " redirects too often");
+    if (location.empty() || hop == kMaxRedirects)
+      throw UpstreamUnavailable(describe(uri) + " redirects too often");
     uri.resolve(location);
     context.throwIfDone();
     response = exchange(uri, method, headers, "");

@@ -7,8 +7,7 @@ namespace pier {
 Registry::Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options,
                    const HealthCheck* healthCheck, const PullThroughCache* pullThrough)
     : driver_(driver), options_(options), healthCheck_(healthCheck), pullThrough_(pullThrough),
-      blobs_(driver, cache), uploads_(blobs_),
-      manifests_(blobs_) {}
+      blobs_(driver, cache), uploads_(blobs_), manifests_(blobs_) {}
 
 CatalogPage Registry::catalog(const Context& context, const std::string& last, std::size_t limit) {
   return listRepositories(context, driver_, last, limit);

@@ -185,7 +185,8 @@ Descriptor UploadService::finish(const Context& context, const std::string& repo
                              expected.toString());
   }
 
-  return commitVerified(context, repository, id, Descriptor{expected.toString(), size, "application/octet-stream"});
+  return commitVerified(context, repository, id,
+                        Descriptor{expected.toString(), size, "application/octet-stream"});
 }
 
 Descriptor UploadService::commitVerified(const Context& context, const std::string& repository,
