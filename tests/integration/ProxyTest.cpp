@@ -29,16 +29,6 @@ std::string patterned(std::size_t size, unsigned seed) {
   return bytes;
 }
 
-// Polls condition until it holds or limit passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
-
 std::string upstreamSection(std::uint16_t port, const std::string& ttl, const std::string& extra = {}) {
   return "proxy:\n  upstreams:\n    - prefix: hub/\n      remoteurl: http://127.0.0.1:" +
          std::to_string(port) + "\n      ttl: " + ttl + "\n" + extra;

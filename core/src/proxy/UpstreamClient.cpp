@@ -5,11 +5,11 @@
 #include <Poco/Net/HTTPBasicCredentials.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPSClientSession.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
 
 #include "pier/errors.hpp"
 #include "util/Text.hpp"
+#include "util/TlsClient.hpp"
 
 namespace pier {
 
@@ -69,23 +69,9 @@ std::map<std::string, std::string> parseChallenge(const std::string& header) {
 }
 
 UpstreamClient::UpstreamClient(Options options) : options_(std::move(options)) {
-  if (!Poco::URI(options_.url).getScheme().starts_with("https")) return;
-  static const bool initialized = [] {
-    Poco::Net::initializeSSL();
-    return true;
-  }();
-  (void)initialized;
-  using Poco::Net::Context;
-  Context::Params params;
-  // Strict, not relaxed: relaxed skips the host name check for 127.0.0.1 and localhost.
-  params.verificationMode = Context::VERIFY_STRICT;
-  params.loadDefaultCAs = options_.caFile.empty();
-  params.caLocation = options_.caFile;
-  params.cipherList = "DEFAULT";
+  if (Poco::URI(options_.url).getScheme() != "https") return;
   try {
-    tls_ = new Context(Context::TLS_CLIENT_USE, params);
-    tls_->disableProtocols(Context::PROTO_SSLV2 | Context::PROTO_SSLV3 | Context::PROTO_TLSV1 |
-                           Context::PROTO_TLSV1_1);
+    tls_ = verifyingClientContext(options_.caFile);
   } catch (const Poco::Exception& e) {
     throw ConfigError("proxy: the CA certificates for " + options_.url + " (" +
                       (options_.caFile.empty() ? "the system's" : options_.caFile) +
@@ -105,12 +91,7 @@ UpstreamResponse UpstreamClient::exchange(const Poco::URI& uri, const std::strin
   try {
     if (uri.getScheme() == "https") {
       // A token realm or a redirect may be https under a plain-http upstream: the system's CAs then.
-      Poco::Net::Context::Ptr tls = tls_;
-      if (!tls) {
-        Poco::Net::initializeSSL();
-        tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", "",
-                                     Poco::Net::Context::VERIFY_STRICT, 9, true);
-      }
+      Poco::Net::Context::Ptr tls = tls_ ? tls_ : verifyingClientContext();
       response.session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), tls);
     } else {
       response.session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
