@@ -247,5 +247,31 @@ TEST_F(E2eSkopeoTest, DeleteRemovesTheManifest) {
   EXPECT_NE(inspect.exitCode, 0) << inspect.output;
 }
 
+TEST_F(E2eSkopeoTest, CopiesAMultiArchitectureIndexOutThroughAPullThroughCache) {
+  copy(oci("multi"), pier("library/multi:latest"), {"--all"});
+  TempDir cacheRoot;
+  PierServer cache(filesystemConfig(cacheRoot.path(), "proxy:\n  upstreams:\n    - prefix: hub/\n"
+                                                      "      remoteurl: http://127.0.0.1:" +
+                                                          std::to_string(port()) + "\n"));
+  const std::string out = "dir:" + (skopeo->home() / "out").string();
+  auto result = skopeo->copy(dockerReference(cache.port(), "hub/library/multi:latest"), out, {"--all"});
+  ASSERT_EQ(result.exitCode, 0) << result.output << "\ncache log:\n" << cache.log();
+  // dir: keeps blobs under their hex, the index as manifest.json and its images as <hex>.manifest.json.
+  const fs::path dir = skopeo->home() / "out";
+  EXPECT_EQ(readFile(dir / "manifest.json"), layout.index.content);
+  for (const TestImage* image : {&layout.amd64, &layout.arm64}) {
+    EXPECT_EQ(readFile(dir / (hexOf(image->manifest.digest) + ".manifest.json")), image->manifest.content);
+    for (const Blob* blob : {&image->layer, &image->config})
+      EXPECT_EQ(readFile(dir / hexOf(blob->digest)), blob->content) << blob->digest;
+  }
+  // Served again from the cache alone.
+  ASSERT_EQ(server->stop(SIGTERM), 0);
+  const std::string again = "dir:" + (skopeo->home() / "again").string();
+  result = skopeo->copy(dockerReference(cache.port(), "hub/library/multi:latest"), again, {"--all"});
+  ASSERT_EQ(result.exitCode, 0) << result.output << "\ncache log:\n" << cache.log();
+  EXPECT_EQ(readFile(skopeo->home() / "again" / hexOf(layout.arm64.layer.digest)),
+            layout.arm64.layer.content);
+}
+
 } // namespace
 } // namespace pier::test

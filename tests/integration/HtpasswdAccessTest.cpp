@@ -36,16 +36,6 @@ int statusOf(std::uint16_t port, const std::string& user, const std::string& pas
   return httpRequest(port, "GET", "/v2/", {}, credentials(user, password)).status;
 }
 
-// Polls condition for at most `limit`: the file is checked at most once a second.
-bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
-
 ::testing::AssertionResult isChallenge(const HttpResponse& response) {
   if (auto error = isError(response, 401, "UNAUTHORIZED"); !error) return error;
   if (response.header("WWW-Authenticate") != "Basic realm=\"Pier test\"")

@@ -93,11 +93,6 @@ TEST(Maintenance, KeysNotSupportedYetStopTheServer) {
   auto tls = runPier({"serve", (dir / "tls.yml").string()});
   EXPECT_EQ(tls.exitCode, 1);
   EXPECT_NE(tls.output.find("http.tls"), std::string::npos) << tls.output;
-
-  writeFile(dir / "proxy.yml", filesystemConfig(root.path()) + "proxy:\n  remoteurl: http://127.0.0.1:1\n");
-  auto proxy = runPier({"serve", (dir / "proxy.yml").string()});
-  EXPECT_EQ(proxy.exitCode, 1);
-  EXPECT_NE(proxy.output.find("proxy.remoteurl"), std::string::npos) << proxy.output;
 }
 
 } // namespace

@@ -145,6 +145,15 @@ CommandResult runPier(const std::vector<std::string>& arguments,
                     workingDirectory.empty() ? std::filesystem::current_path() : workingDirectory, limit);
 }
 
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
 std::string filesystemConfig(const std::filesystem::path& root, const std::string& extra) {
   return "version: 0.1\n"
          "log:\n  level: info\n"

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <regex>
 #include <string>
@@ -56,6 +57,10 @@ int waitForExit(pid_t pid, std::chrono::milliseconds limit);
 // and throws, naming it `name`, when it exits first or does not get there.
 std::uint16_t waitForListeningPort(pid_t pid, const std::filesystem::path& logFile,
                                    const std::regex& listening, const std::string& name);
+
+// Polls condition every 50 ms until it holds (true) or limit passes (false).
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 // Runs a command to its end or at most limit, in workingDirectory (a scratch
 // directory when empty); the output holds stdout and stderr.

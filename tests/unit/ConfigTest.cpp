@@ -115,7 +115,7 @@ TEST(ConfigDefault, PointerFieldsAreNeverNull) {
   ASSERT_TRUE(config.storage.cacheParameters);
   ASSERT_TRUE(config.log.fields);
   ASSERT_TRUE(config.redis);
-  ASSERT_TRUE(config.proxy);
+  EXPECT_TRUE(config.proxy.upstreams.empty());
   ASSERT_TRUE(config.validation);
   ASSERT_TRUE(config.document);
   // Defaults of the struct stand when the file says nothing.
@@ -858,7 +858,10 @@ compatibility:
   EXPECT_EQ(config.notifications.endpoints[0].url, "https://my.listener.com/event");
   EXPECT_EQ(config.redis->getValue<std::string>("addr"), "localhost:6379");
   EXPECT_EQ(config.health.storageDriverThreshold, 3);
-  EXPECT_EQ(config.proxy->getValue<std::string>("remoteurl"), "https://registry-1.docker.io");
+  ASSERT_EQ(config.proxy.upstreams.size(), 1u);
+  EXPECT_EQ(config.proxy.upstreams[0].remoteUrl, "https://registry-1.docker.io");
+  EXPECT_EQ(config.proxy.upstreams[0].prefix, "");
+  EXPECT_EQ(config.proxy.upstreams[0].ttl, std::chrono::hours(168));
   EXPECT_EQ(
       config.validation->getObject("manifests")->getObject("indexes")->getValue<std::string>("platforms"),
       "list");

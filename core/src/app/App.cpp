@@ -31,14 +31,11 @@ std::filesystem::path notificationQueueDirectory(const Config& config) {
 namespace {
 
 // Keys Pier reads but does not act on: serving without them would be a
-// silent surprise (plain HTTP where a certificate was to be fetched, no
-// pull-through cache).
+// silent surprise (plain HTTP where a certificate was to be fetched).
 void refuseUnsupported(const Config& config) {
   if (config.http.tls.letsEncrypt)
     throw ConfigError(
         "http.tls.letsencrypt: Let's Encrypt (ACME) is not supported; give http.tls.certificate and key");
-  if (config.proxy->has("remoteurl"))
-    throw ConfigError("proxy.remoteurl: the pull-through cache is not supported yet");
 }
 
 std::vector<std::string_view> routeNames() {
@@ -100,11 +97,19 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
       probes.push_back(tcpProbe(tcp.address, tcp.timeout, tcp.interval, tcp.threshold));
     if (!probes.empty()) healthCheck_ = std::make_unique<HealthCheck>(std::move(probes), logger_);
   }
+  if (mode == AppMode::serve && !config_.proxy.upstreams.empty()) {
+    pullThrough_ = std::make_unique<PullThroughCache>(config_.proxy);
+    for (const auto& upstream : config_.proxy.upstreams)
+      logger_.write(LogLevel::info, "pull-through cache",
+                    {{"prefix", upstream.prefix.empty() ? "(every repository)" : upstream.prefix},
+                     {"remoteurl", upstream.remoteUrl},
+                     {"ttl", std::to_string(upstream.ttl.count() / 1000) + "s"}});
+  }
   const auto& storage = config_.storage;
   registry_ = std::make_unique<Registry>(
       *driver_, cache_.get(),
       RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.automaticMount},
-      healthCheck_.get(), metrics_.get());
+      healthCheck_.get(), metrics_.get(), pullThrough_.get());
   if (mode == AppMode::serve) {
     catalogIndex_ = std::make_unique<RepositoryIndex>(
         *driver_, logger_,

@@ -13,6 +13,7 @@
 #include "events/Notifier.hpp"
 #include "metrics/Metrics.hpp"
 #include "plugin/PluginLoader.hpp"
+#include "proxy/PullThroughCache.hpp"
 #include "storage/Registry.hpp"
 #include "storage/RepositoryIndex.hpp"
 #include "storage/UploadPurger.hpp"
@@ -70,6 +71,7 @@ private:
   std::shared_ptr<BlobDescriptorCache> cache_;
   std::shared_ptr<AccessController> accessController_;
   std::unique_ptr<RepositoryIndex> catalogIndex_; // serving only; outlives the registry that points at it
+  std::unique_ptr<PullThroughCache> pullThrough_; // null when the registry is no cache
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<EventSink> eventSink_; // owns the sinks and their queues when notifier_ is set
   Notifier* notifier_ = nullptr;

@@ -12,6 +12,7 @@
 #include "config/ConfigSchema.hpp"
 #include "config/HealthConfig.hpp"
 #include "config/NotificationsConfig.hpp"
+#include "config/ProxyConfig.hpp"
 #include "config/YamlToJson.hpp"
 #include "pier/config.hpp"
 #include "pier/errors.hpp"
@@ -175,7 +176,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   config.catalog.rescanInterval = config::getDuration(*sectionOf(*document, "catalog"), "rescaninterval",
                                                       "catalog", config.catalog.rescanInterval);
 
-  config.proxy = sectionOf(*document, "proxy");
+  config.proxy = parseProxy(*sectionOf(*document, "proxy"));
   config.validation = sectionOf(*document, "validation");
   config.plugins.directory = getText(*sectionOf(*document, "plugins"), "directory");
   return config;

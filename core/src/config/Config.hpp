@@ -168,7 +168,19 @@ struct Config {
     std::vector<Tcp> tcps;
   } health;
 
-  Poco::JSON::Object::Ptr proxy;      // never null; empty when not a pull-through cache
+  // proxy: the pull-through cache. Distribution's single upstream (prefix "",
+  // every repository) and Pier's proxy.upstreams, each for the repositories
+  // under its prefix. Empty: a normal registry.
+  struct Proxy {
+    struct Upstream {
+      std::string prefix; // "dockerhub/": dockerhub/library/alpine is library/alpine upstream
+      std::string remoteUrl;
+      std::string username, password;
+      std::chrono::milliseconds ttl = std::chrono::hours(168); // a cached tag is trusted this long
+      std::string caFile;                                      // "" = the system's CAs
+    };
+    std::vector<Upstream> upstreams; // longest prefix first
+  } proxy;
   Poco::JSON::Object::Ptr validation; // never null
 
   struct Plugins {

@@ -296,14 +296,13 @@ NodePtr buildSchema() {
            {"addr"}))},
   });
 
-  NodePtr proxy = section({
-      {"remoteurl", string()},
-      {"username", string()},
-      {"password", string()},
-      {"ttl", duration()},
-      {"exec", section({{"command", string()}, {"lifetime", duration()}}, {"command"})},
-      {"remotenamespace", string()},
-  });
+  // proxy.upstreams (Pier extension): the same keys per prefix; exec and remotenamespace are refused.
+  Fields upstream{{"remoteurl", string()}, {"username", string()}, {"password", string()}};
+  upstream.insert(upstream.end(), {{"ttl", duration()}, {"cafile", string()}});
+  Fields proxy = upstream;
+  proxy.insert(proxy.end(), {{"exec", any()}, {"remotenamespace", any()}});
+  upstream.push_back({"prefix", string()});
+  proxy.push_back({"upstreams", list(section(upstream, {"prefix", "remoteurl"}))});
 
   NodePtr validation = section({
       {"disabled", boolean()},
@@ -334,7 +333,7 @@ NodePtr buildSchema() {
           {"redis", redis},
           {"health", health},
           {"catalog", section({{"maxentries", integer()}, {"rescaninterval", duration()}})},
-          {"proxy", proxy},
+          {"proxy", section(proxy)},
           {"validation", validation},
           {"compatibility",
            section({{"schema1", section({{"signingkeyfile", string()}, {"enabled", boolean()}})}})},

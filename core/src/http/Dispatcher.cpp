@@ -130,6 +130,10 @@ void Dispatcher::dispatch(Exchange& exchange, std::size_t& routeIndex) {
     if (app_.config().storage.readOnly)
       throw errcode::Exception(errcode::Unsupported,
                                "the registry is in read-only mode (storage.maintenance.readonly)");
+    const PullThroughCache* cache = app_.registry().pullThrough();
+    if (const Upstream* upstream = cache ? cache->upstreamFor(match.name) : nullptr)
+      throw errcode::Exception(errcode::Unsupported, match.name + " is a pull-through cache of " +
+                                                         upstream->url() + " (proxy): it takes no writes");
     // A full notification queue that may not drop events: the write would make one it cannot keep.
     std::string refusal = app_.eventSink().writeRefusal();
     if (!refusal.empty()) {

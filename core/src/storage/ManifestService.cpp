@@ -88,7 +88,8 @@ void ManifestService::checkReferences(const Context& context, const std::string&
 ManifestService::PutResult ManifestService::put(const Context& context, const std::string& repository,
                                                 const std::optional<std::string>& tag,
                                                 const std::optional<Digest>& expectedDigest,
-                                                std::string content, const std::string& contentType) {
+                                                std::string content, const std::string& contentType,
+                                                bool requireReferences) {
   if (content.size() > kMaxManifestSize)
     throw errcode::Exception(errcode::ManifestInvalid, "manifest is larger than 4 MiB");
   Manifest manifest = parseManifest(content, contentType);
@@ -114,7 +115,7 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
   for (int attempt = 0;; ++attempt) {
     auto ticket = fence_.enter(context);
     try {
-      checkReferences(context, repository, manifest);
+      if (requireReferences) checkReferences(context, repository, manifest);
     } catch (const errcode::Exception&) {
       // A collection swept a reference after the first write: take that write back.
       if (rollback) undo(context, repository, tag, digest, *rollback);

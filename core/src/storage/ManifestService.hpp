@@ -43,10 +43,11 @@ public:
   };
   // Validates and stores a manifest and, when tag is given, points the tag at
   // it. expectedDigest (a PUT by digest) must match the bytes. Referenced
-  // blobs and child manifests must be in the repository.
+  // blobs and child manifests must be in the repository, unless
+  // requireReferences is false (a pull-through cache fetches them on demand).
   PutResult put(const Context& context, const std::string& repository, const std::optional<std::string>& tag,
                 const std::optional<Digest>& expectedDigest, std::string content,
-                const std::string& contentType);
+                const std::string& contentType, bool requireReferences = true);
 
   // Removes the revision and every tag that points at it; MANIFEST_UNKNOWN when absent.
   void remove(const Context& context, const std::string& repository, const Digest& digest);

@@ -6,9 +6,9 @@
 namespace pier {
 
 Registry::Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options,
-                   const HealthCheck* healthCheck, Metrics* metrics)
-    : driver_(driver), options_(options), healthCheck_(healthCheck), blobs_(driver, cache, metrics),
-      uploads_(blobs_), manifests_(blobs_) {}
+                   const HealthCheck* healthCheck, Metrics* metrics, const PullThroughCache* pullThrough)
+    : driver_(driver), options_(options), healthCheck_(healthCheck), pullThrough_(pullThrough),
+      blobs_(driver, cache, metrics), uploads_(blobs_), manifests_(blobs_) {}
 
 void Registry::useIndex(RepositoryIndex* index) {
   index_ = index;

@@ -17,6 +17,7 @@ namespace pier {
 
 class HealthCheck;
 class RepositoryIndex;
+class PullThroughCache;
 
 // What the registry's storage may do, from storage.* settings.
 struct RegistryOptions {
@@ -32,11 +33,14 @@ struct RegistryOptions {
 class Registry {
 public:
   // healthCheck: the health.storagedriver check, null when there is none;
-  // metrics: where cache lookups are counted, null without metrics.
+  // metrics: where cache lookups are counted, null without metrics; pullThrough:
+  // the proxy's upstreams, null when the registry is no cache.
   Registry(StorageDriver& driver, BlobDescriptorCache* cache, RegistryOptions options,
-           const HealthCheck* healthCheck = nullptr, Metrics* metrics = nullptr);
+           const HealthCheck* healthCheck = nullptr, Metrics* metrics = nullptr,
+           const PullThroughCache* pullThrough = nullptr);
 
   const RegistryOptions& options() const { return options_; }
+  const PullThroughCache* pullThrough() const { return pullThrough_; }
 
   // Serves the catalog from the index (null: walks storage) and keeps it told of links.
   void useIndex(RepositoryIndex* index);
@@ -59,6 +63,7 @@ private:
   RegistryOptions options_;
   const HealthCheck* healthCheck_;
   RepositoryIndex* index_ = nullptr;
+  const PullThroughCache* pullThrough_;
   BlobStore blobs_;
   UploadService uploads_;
   ManifestService manifests_;

@@ -1,7 +1,10 @@
 #include "storage/Repository.hpp"
 
+#include <algorithm>
+
 #include "errcode/ErrorCode.hpp"
 #include "events/EventBridge.hpp"
+#include "proxy/PullThroughCache.hpp"
 #include "storage/CollectionFence.hpp"
 #include "storage/Paths.hpp"
 #include "storage/Registry.hpp"
@@ -21,17 +24,36 @@ errcode::Exception blobUnknown(const Digest& digest) {
 
 } // namespace
 
+Repository::Repository(Registry& registry, const Context& context, std::string name, EventBridge& events,
+                       PullCheck mayPull)
+    : registry_(registry), context_(context), name_(std::move(name)), events_(events),
+      mayPull_(std::move(mayPull)) {
+  if (const PullThroughCache* cache = registry_.pullThrough()) upstream_ = cache->upstreamFor(name_);
+}
+
 void Repository::requireDeletesEnabled() const {
   if (!registry_.options().deletesEnabled)
     throw errcode::Exception(errcode::Unsupported, "deletes are disabled (storage.delete.enabled)");
 }
 
 std::optional<Descriptor> Repository::statBlob(const Digest& digest) {
-  return registry_.blobs().statLinked(context_, name_, LinkSpace::layers, digest);
+  auto local = registry_.blobs().statLinked(context_, name_, LinkSpace::layers, digest);
+  if (local || !upstream_) return local;
+  auto remote = upstream_->statBlob(context_, name_, digest);
+  if (remote) upstreamOnly_.push_back(remote->digest);
+  return remote;
 }
 
 Repository::OpenBlob Repository::openBlob(const Descriptor& descriptor, std::int64_t offset) {
   auto digest = *Digest::parse(descriptor.digest);
+  if (std::ranges::find(upstreamOnly_, descriptor.digest) != upstreamOnly_.end()) {
+    if (auto fetching = upstream_->fetchBlob(context_, registry_, name_, descriptor, offset)) {
+      events_.blobPulled(name_, descriptor);
+      return OpenBlob{descriptor, std::move(fetching)};
+    }
+    // Stored meanwhile (by another request, or in full for a range): linked here and read from storage.
+    if (!linkStored(descriptor)) throw blobUnknown(digest);
+  }
   std::unique_ptr<FileReader> reader;
   try {
     reader = registry_.blobs().reader(context_, digest, offset);
@@ -45,7 +67,9 @@ Repository::OpenBlob Repository::openBlob(const Descriptor& descriptor, std::int
 }
 
 std::optional<std::string> Repository::blobRedirect(const Descriptor& descriptor, const std::string& method) {
-  if (registry_.options().redirectsDisabled) return std::nullopt;
+  if (registry_.options().redirectsDisabled ||
+      std::ranges::find(upstreamOnly_, descriptor.digest) != upstreamOnly_.end())
+    return std::nullopt;
   auto url =
       registry_.driver().redirectURL(context_, method, paths::blobData(*Digest::parse(descriptor.digest)));
   if (url) events_.blobPulled(name_, descriptor);
@@ -141,14 +165,19 @@ void Repository::cancelUpload(const std::string& id) {
 }
 
 std::optional<Descriptor> Repository::statManifest(const Digest& digest) {
-  return registry_.manifests().stat(context_, name_, digest);
+  auto stored = registry_.manifests().stat(context_, name_, digest);
+  if (!stored && upstream_ && upstream_->fetchManifest(context_, registry_, name_, digest))
+    stored = registry_.manifests().stat(context_, name_, digest);
+  return stored;
 }
 
 Digest Repository::resolveTag(const std::string& tag) {
+  if (upstream_) return upstream_->resolveTag(context_, registry_, name_, tag);
   return registry_.manifests().resolveTag(context_, name_, tag);
 }
 
 ManifestService::Stored Repository::getManifest(const Digest& digest, const std::string& tag) {
+  if (upstream_) statManifest(digest); // fetched when missing
   auto stored = registry_.manifests().get(context_, name_, digest);
   std::vector<Descriptor> references;
   if (events_.wantsReferences()) {

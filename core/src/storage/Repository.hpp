@@ -13,11 +13,14 @@ namespace pier {
 
 class EventBridge;
 class Registry;
+class Upstream;
 
 // One repository as one request sees it (Distribution's Repository): its
 // blobs, uploads, manifests, tags and referrers. Handlers get this, never
 // the driver or a storage path. Every successful push, pull, mount and
 // delete is reported to the request's EventBridge from here, and only here.
+// In a repository of the pull-through cache (proxy), what storage misses is
+// asked of its Upstream, here and only here.
 class Repository {
 public:
   // Whether the request may pull another repository (under access control;
@@ -25,13 +28,12 @@ public:
   using PullCheck = std::function<bool(const std::string& repository)>;
 
   Repository(Registry& registry, const Context& context, std::string name, EventBridge& events,
-             PullCheck mayPull = {})
-      : registry_(registry), context_(context), name_(std::move(name)), events_(events),
-        mayPull_(std::move(mayPull)) {}
+             PullCheck mayPull = {});
 
   const std::string& name() const { return name_; }
 
-  // Blobs. statBlob may answer from the cache (reads are sped up by it).
+  // Blobs. statBlob may answer from the cache (reads are sped up by it), or
+  // from the upstream: openBlob then streams it from there while storing it.
   std::optional<Descriptor> statBlob(const Digest& digest);
   struct OpenBlob {
     Descriptor descriptor;
@@ -87,6 +89,8 @@ private:
   std::string name_;
   EventBridge& events_;
   PullCheck mayPull_;
+  Upstream* upstream_ = nullptr;          // the pull-through cache's, for a proxied repository
+  std::vector<std::string> upstreamOnly_; // blobs statBlob found upstream only
 };
 
 } // namespace pier

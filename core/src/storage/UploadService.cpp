@@ -185,7 +185,14 @@ Descriptor UploadService::finish(const Context& context, const std::string& repo
                              expected.toString());
   }
 
-  Descriptor descriptor{expected.toString(), size, "application/octet-stream"};
+  return commitVerified(context, repository, id,
+                        Descriptor{expected.toString(), size, "application/octet-stream"});
+}
+
+Descriptor UploadService::commitVerified(const Context& context, const std::string& repository,
+                                         const std::string& id, const Descriptor& descriptor) {
+  const Digest expected = *Digest::parse(descriptor.digest);
+  const std::string dataPath = paths::uploadData(repository, id);
   bool moved = false;
   for (int attempt = 0;; ++attempt) {
     auto ticket = fence_.enter(context);

@@ -41,6 +41,12 @@ public:
   Descriptor finish(const Context& context, const std::string& repository, const std::string& id,
                     const Digest& expected, UploadBody* lastChunk);
   void cancel(const Context& context, const std::string& repository, const std::string& id);
+  // Moves an upload's committed data, whose digest the caller verified, into
+  // the blob store and links it (safe beside garbage collections), then
+  // removes the upload. Takes no lock: for uploads only the caller knows (a
+  // pull-through fetch) and for finish(), which holds it.
+  Descriptor commitVerified(const Context& context, const std::string& repository, const std::string& id,
+                            const Descriptor& descriptor);
 
   // True for text that can be an upload id (a UUID); anything else is unknown.
   static bool isValidId(std::string_view id);

@@ -11,6 +11,22 @@ void KeyedMutex::acquire(const std::string& key) {
   entry.held = true;
 }
 
+bool KeyedMutex::acquireFor(const std::string& key, std::chrono::milliseconds wait) {
+  std::unique_lock guard(mutex_);
+  Entry& entry = entries_[key];
+  ++entry.waiters;
+  bool free = released_.wait_for(guard, wait, [&] { return !entry.held; });
+  --entry.waiters;
+  if (free) entry.held = true; // else someone holds it, and its release drops the entry
+  return free;
+}
+
+std::unique_ptr<KeyedMutex::Guard> KeyedMutex::tryLockFor(const std::string& key,
+                                                          std::chrono::milliseconds wait) {
+  if (!acquireFor(key, wait)) return nullptr;
+  return std::make_unique<Guard>(*this, key, std::adopt_lock);
+}
+
 void KeyedMutex::release(const std::string& key) {
   {
     std::lock_guard guard(mutex_);

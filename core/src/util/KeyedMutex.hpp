@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -14,6 +16,8 @@ public:
   class Guard {
   public:
     Guard(KeyedMutex& owner, std::string key) : owner_(owner), key_(std::move(key)) { owner_.acquire(key_); }
+    // Takes over a lock already acquired.
+    Guard(KeyedMutex& owner, std::string key, std::adopt_lock_t) : owner_(owner), key_(std::move(key)) {}
     ~Guard() { owner_.release(key_); }
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
@@ -24,6 +28,8 @@ public:
   };
 
   Guard lock(std::string key) { return Guard(*this, std::move(key)); }
+  // The lock when it comes free within `wait`; null otherwise.
+  std::unique_ptr<Guard> tryLockFor(const std::string& key, std::chrono::milliseconds wait);
 
 private:
   struct Entry {
@@ -31,6 +37,7 @@ private:
     int waiters = 0;
   };
   void acquire(const std::string& key);
+  bool acquireFor(const std::string& key, std::chrono::milliseconds wait);
   void release(const std::string& key);
 
   std::mutex mutex_;
