@@ -158,4 +158,15 @@ bool CollectionFence::settled(const Context& context, const Ticket& ticket,
   return unchanged;
 }
 
+bool CollectionFence::writeSettled(const Context& context, const std::vector<std::string>& named,
+                                   const std::string& what, const std::function<bool()>& write) const {
+  for (int round = 1;; ++round) {
+    auto ticket = enter(context);
+    if (!write()) return false;
+    if (settled(context, ticket, named)) return true;
+    if (round == kRounds)
+      throw StorageUnavailableError("garbage collections kept sweeping while " + what + "; retry");
+  }
+}
+
 } // namespace pier

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,14 @@ public:
   // writes again or rolls back. Throws StorageUnavailableError (503) when a
   // sweep condemning one of them outlasts kSweepWait.
   bool settled(const Context& context, const Ticket& ticket, const std::vector<std::string>& named) const;
+
+  // Runs write (a request's checks and writes) until settled() says they
+  // stand, at most kRounds times; write returns false when what it needs is
+  // gone and it wrote nothing to settle. Returns write's last answer; throws
+  // StorageUnavailableError (503, naming what) when collections keep moving.
+  static constexpr int kRounds = 3;
+  bool writeSettled(const Context& context, const std::vector<std::string>& named, const std::string& what,
+                    const std::function<bool()>& write) const;
 
   // The collector's side. read() is nullopt when no collection ever ran.
   std::optional<CollectionState> read(const Context& context) const;

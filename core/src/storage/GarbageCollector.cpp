@@ -37,9 +37,14 @@ std::optional<FileInfo> statOrNone(const Context& context, StorageDriver& driver
   }
 }
 
-std::string blobDataOf(const std::string& digest) {
+// Of a digest as found in storage ("<alg>:<hex>", sha384 too).
+std::string blobDirectoryOf(const std::string& digest) {
   std::size_t colon = digest.find(':');
-  return paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1)) + "/data";
+  return paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1));
+}
+
+std::string blobDataOf(const std::string& digest) {
+  return blobDirectoryOf(digest) + "/data";
 }
 
 std::string bytes(std::uint64_t count) {
@@ -243,9 +248,7 @@ void GarbageCollector::deleteBlobs(const Context& context, const std::vector<Can
     }
     progress("blob eligible for deletion: " + blob.digest + " (" + bytes(blob.size) + ")");
     try {
-      std::size_t colon = blob.digest.find(':');
-      driver_.remove(context,
-                     paths::blobDirectory(blob.digest.substr(0, colon), blob.digest.substr(colon + 1)));
+      driver_.remove(context, blobDirectoryOf(blob.digest));
     } catch (const PathNotFoundError&) {
     } catch (const std::exception& e) {
       throw std::runtime_error("deleting blob " + blob.digest + ": " + e.what());

@@ -11,7 +11,6 @@ namespace pier {
 namespace {
 
 constexpr std::size_t kMaxSummaries = 10000;
-constexpr int kFenceAttempts = 2; // writes again after a collection at most this often
 
 errcode::Exception manifestUnknown(const std::string& reference) {
   return errcode::Exception(errcode::ManifestUnknown, "", reference);
@@ -112,8 +111,7 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
 
   std::optional<Rollback> rollback;
   Descriptor descriptor;
-  for (int attempt = 0;; ++attempt) {
-    auto ticket = fence_.enter(context);
+  fence_.writeSettled(context, named, "the manifest was stored", [&] {
     try {
       if (requireReferences) checkReferences(context, repository, manifest);
     } catch (const errcode::Exception&) {
@@ -128,10 +126,8 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
       driver_.putContent(context, paths::tagIndexEntryLink(repository, *tag, digest), digest.toString());
       driver_.putContent(context, paths::tagCurrentLink(repository, *tag), digest.toString());
     }
-    if (fence_.settled(context, ticket, named)) break;
-    if (attempt == kFenceAttempts)
-      throw StorageUnavailableError("garbage collections kept sweeping while the manifest was stored; retry");
-  }
+    return true;
+  });
   Summary summary{manifest.mediaType, descriptor.size, std::nullopt, manifest.artifactType,
                   manifest.annotations};
   if (manifest.subject) summary.subject = manifest.subject->digest;

@@ -90,17 +90,14 @@ Descriptor Repository::link(const Descriptor& blob) {
 bool Repository::linkStored(const Descriptor& blob) {
   auto digest = *Digest::parse(blob.digest);
   CollectionFence fence(registry_.driver());
-  for (int attempt = 0;; ++attempt) {
-    auto ticket = fence.enter(context_);
+  return fence.writeSettled(context_, {blob.digest}, "the blob was mounted", [&] {
     if (!registry_.blobs().statStored(context_, digest)) {
       registry_.blobs().unlink(context_, name_, LinkSpace::layers, digest);
       return false;
     }
     link(blob);
-    if (fence.settled(context_, ticket, {blob.digest})) return true;
-    if (attempt == 2)
-      throw StorageUnavailableError("garbage collections kept sweeping while the blob was mounted; retry");
-  }
+    return true;
+  });
 }
 
 std::optional<Descriptor> Repository::mountBlob(const Digest& digest, const std::string& from) {

@@ -194,8 +194,7 @@ Descriptor UploadService::commitVerified(const Context& context, const std::stri
   const Digest expected = *Digest::parse(descriptor.digest);
   const std::string dataPath = paths::uploadData(repository, id);
   bool moved = false;
-  for (int attempt = 0;; ++attempt) {
-    auto ticket = fence_.enter(context);
+  fence_.writeSettled(context, {descriptor.digest}, "the blob was committed", [&] {
     // Storage, not the cache, decides whether these bytes may be dropped.
     if (!blobs_.statStored(context, expected)) {
       if (moved)
@@ -207,10 +206,8 @@ Descriptor UploadService::commitVerified(const Context& context, const std::stri
       moved = true;
     } // else content-addressed: the blob is there already; this copy is kept until the link is settled.
     blobs_.link(context, repository, LinkSpace::layers, descriptor);
-    if (fence_.settled(context, ticket, {descriptor.digest})) break;
-    if (attempt == 2)
-      throw StorageUnavailableError("garbage collections kept sweeping while the blob was committed; retry");
-  }
+    return true;
+  });
   discard(context, repository, id);
   return descriptor;
 }
