@@ -26,7 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kStartTimeout = 10s;
+constexpr auto kRedisStartTimeout = 10s;
 constexpr auto kStopTimeout = 5s;
 constexpr int kReplyTimeoutSeconds = 5;
 
@@ -158,7 +158,7 @@ bool RedisServerProcess::launch() {
   if (output >= 0) ::close(output);
   pid_ = pid;
 
-  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  const auto deadline = std::chrono::steady_clock::now() + kRedisStartTimeout;
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {

@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 // The script gives itself 60 s to start the cluster; a little more here so
 // that its own message, with the logs, is what a failure shows.
-constexpr auto kStartTimeout = 75s;
+constexpr auto kRgwStartTimeout = 75s;
 constexpr auto kStopGatewayTimeout = 20s;
 // The script stops three daemons, each within 5 s of SIGTERM, or kills it.
 constexpr auto kShutdownTimeout = 40s;
@@ -94,7 +94,7 @@ RgwProcess::RgwProcess(std::string bucket) : bucket_(std::move(bucket)) {
 
   // `export KEY=VALUE` lines, then READY.
   std::map<std::string, std::string> values;
-  const auto deadline = Clock::now() + kStartTimeout;
+  const auto deadline = Clock::now() + kRgwStartTimeout;
   for (;;) {
     std::optional<std::string> line = readLine(deadline);
     if (!line) {
@@ -181,7 +181,7 @@ void RgwProcess::stop() {
 
 void RgwProcess::start() {
   if (gatewayRunning_) return;
-  command("start-gateway", "STARTED", std::chrono::duration_cast<std::chrono::seconds>(kStartTimeout));
+  command("start-gateway", "STARTED", std::chrono::duration_cast<std::chrono::seconds>(kRgwStartTimeout));
   gatewayRunning_ = true;
 }
 

@@ -33,12 +33,14 @@
 #include <pier/errors.hpp>
 #include <pier/storage_driver.hpp>
 
+#include "DriverTestSupport.hpp"
 #include "S3TestServer.hpp"
 #include "plugin/PluginLoader.hpp"
 
 namespace {
 
-constexpr std::size_t kMiB = std::size_t{1} << 20;
+using pier::test::kMiB;
+using pier::test::readAll;
 
 class QuietLogger final : public pier::Logger {
 public:
@@ -70,13 +72,6 @@ Poco::JSON::Object minimalParameters() {
 std::string bytes(std::size_t size, char seed) {
   std::string content(size, '\0');
   for (std::size_t i = 0; i < size; ++i) content[i] = static_cast<char>(seed + i * 131 + i / 4099);
-  return content;
-}
-
-std::string readAll(pier::FileReader& reader) {
-  std::string content;
-  std::string buffer(65536, '\0');
-  while (std::size_t count = reader.read(buffer.data(), buffer.size())) content.append(buffer.data(), count);
   return content;
 }
 

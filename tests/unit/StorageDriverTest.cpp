@@ -32,6 +32,7 @@
 #include <pier/errors.hpp>
 #include <pier/storage_driver.hpp>
 
+#include "DriverTestSupport.hpp"
 #include "S3TestServer.hpp"
 #include "plugin/PluginLoader.hpp"
 
@@ -41,7 +42,8 @@ namespace fs = std::filesystem;
 using pier::FileInfo;
 using pier::WalkControl;
 
-constexpr std::size_t kMiB = std::size_t{1} << 20;
+using pier::test::kMiB;
+using pier::test::readAll;
 constexpr std::size_t kLarge = 100 * kMiB;
 
 // Keeps what drivers log; prints warnings and errors so that a failing test shows them.
@@ -173,13 +175,6 @@ void writePattern(pier::FileWriter& writer, std::uint64_t begin, std::uint64_t e
   if (position != end)
     return ::testing::AssertionFailure() << "read ended at " << position << ", expected " << end;
   return ::testing::AssertionSuccess();
-}
-
-std::string readAll(pier::FileReader& reader, std::size_t chunk = 4096) {
-  std::string content;
-  std::string buffer(chunk, '\0');
-  while (std::size_t count = reader.read(buffer.data(), buffer.size())) content.append(buffer.data(), count);
-  return content;
 }
 
 std::string readFile(const fs::path& path) {

@@ -16,6 +16,7 @@
 #include "config/YamlToJson.hpp"
 #include "pier/config.hpp"
 #include "pier/errors.hpp"
+#include "util/Json.hpp"
 #include "util/Text.hpp"
 
 namespace pier {
@@ -40,10 +41,6 @@ using configschema::Node;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-Object::Ptr newObject() {
-  return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-}
-
 using configschema::sectionOf;
 
 std::string getText(const Object& object, const std::string& key) {
@@ -61,7 +58,7 @@ std::vector<std::string> stringList(const Object& object, const std::string& key
 
 NamedPlugin namedPlugin(const Object& section, const std::string& name) {
   Object::Ptr parameters = section.getObject(name);
-  return NamedPlugin{name, parameters ? parameters : newObject()};
+  return NamedPlugin{name, parameters ? parameters : json::newObject()};
 }
 
 Config buildConfig(const Object::Ptr& document, std::vector<std::string> warnings) {
@@ -95,7 +92,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
                       "\" (layerinfo is its deprecated name; give only blobdescriptor)");
   config.storage.blobDescriptorCache = blobDescriptor.empty() ? layerInfo : blobDescriptor;
   if (lower(config.storage.blobDescriptorCache) == "none") config.storage.blobDescriptorCache.clear();
-  config.storage.cacheParameters = newObject();
+  config.storage.cacheParameters = json::newObject();
   for (const std::string& key : cache->getNames()) {
     if (key != "blobdescriptor" && key != "layerinfo")
       config.storage.cacheParameters->set(key, cache->get(key));

@@ -31,10 +31,6 @@ using Poco::JSON::Object;
 
 constexpr const char* kPrefix = "REGISTRY_";
 
-Object::Ptr newObject() {
-  return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-}
-
 bool isScalarKind(Kind kind) {
   return kind == Kind::String || kind == Kind::Bool || kind == Kind::Int || kind == Kind::Duration;
 }
@@ -143,13 +139,13 @@ private:
       return current;
     }
     if (current.isString() && schema->kind == Kind::Plugins) { // storage: inmemory
-      Object::Ptr section = newObject();
-      section->set(current.extract<std::string>(), newObject());
+      Object::Ptr section = json::newObject();
+      section->set(current.extract<std::string>(), json::newObject());
       return section;
     }
     if (!current.isEmpty()) throw ConfigError(variable_ + ": " + path + " is a single value, not a map");
     if (schema->kind == Kind::List) return Array::Ptr(new Array());
-    return newObject();
+    return json::newObject();
   }
 
   // The variable's text as the value at `path`: text for a string key, else a YAML value.
@@ -174,7 +170,8 @@ private:
     for (const std::string& existing : configschema::pluginNames(section, schema)) {
       if (existing != name) section.remove(existing);
     }
-    if (!name.empty() && (!section.has(name) || !isObject(section.get(name)))) section.set(name, newObject());
+    if (!name.empty() && (!section.has(name) || !isObject(section.get(name))))
+      section.set(name, json::newObject());
     parent.set(key, current);
   }
 

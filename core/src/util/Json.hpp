@@ -17,4 +17,9 @@ inline bool isArray(const Poco::Dynamic::Var& value) {
   return value.type() == typeid(Poco::JSON::Array::Ptr);
 }
 
+// An empty object that keeps its keys in insertion order (config documents are echoed back).
+inline Poco::JSON::Object::Ptr newObject() {
+  return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+}
+
 } // namespace pier::json
