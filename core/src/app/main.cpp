@@ -111,6 +111,23 @@ int serve(int argc, char** argv) {
   return 0;
 }
 
+// The one positional argument, CONFIG, of a maintenance command: false
+// (after printing why) for a flag it does not know or a second argument.
+bool takeConfigArgument(const char* command, const std::string& argument, std::string& configPath) {
+  if (argument.starts_with("-") || !configPath.empty()) {
+    std::fprintf(stderr, "pier %s: unexpected argument \"%s\"\n\n%s", command, argument.c_str(), kUsage);
+    return false;
+  }
+  configPath = argument;
+  return true;
+}
+
+bool hasConfigArgument(const char* command, const std::string& configPath) {
+  if (!configPath.empty()) return true;
+  std::fprintf(stderr, "pier %s: CONFIG is required\n\n%s", command, kUsage);
+  return false;
+}
+
 int garbageCollect(int argc, char** argv) {
   std::string configPath;
   pier::GarbageCollector::Options options;
@@ -129,18 +146,11 @@ int garbageCollect(int argc, char** argv) {
                      argv[i]);
         return 2;
       }
-    } else if (argument.starts_with("-") || !configPath.empty()) {
-      std::fprintf(stderr, "pier garbage-collect: unexpected argument \"%s\"\n\n%s", argument.c_str(),
-                   kUsage);
+    } else if (!takeConfigArgument("garbage-collect", argument, configPath)) {
       return 2;
-    } else {
-      configPath = argument;
     }
   }
-  if (configPath.empty()) {
-    std::fprintf(stderr, "pier garbage-collect: CONFIG is required\n\n%s", kUsage);
-    return 2;
-  }
+  if (!hasConfigArgument("garbage-collect", configPath)) return 2;
 
   pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
   auto logger = makeLogger(config);
@@ -158,7 +168,7 @@ int garbageCollect(int argc, char** argv) {
   return 0;
 }
 
-// Exit codes: 0 sound, 1 problems left, 2 could not verify (usage, config, plugins, storage).
+// Exit codes: 0 sound, 1 problems left, 2 could not verify (usage, config, plugins, storage: main).
 int verify(int argc, char** argv) {
   std::string configPath;
   pier::StorageVerifier::Options options;
@@ -169,34 +179,19 @@ int verify(int argc, char** argv) {
       options.repair = true;
     } else if (argument == "--json" || argument == "-j") {
       json = true;
-    } else if (argument.starts_with("-") || !configPath.empty()) {
-      std::fprintf(stderr, "pier verify: unexpected argument \"%s\"\n\n%s", argument.c_str(), kUsage);
+    } else if (!takeConfigArgument("verify", argument, configPath)) {
       return 2;
-    } else {
-      configPath = argument;
     }
   }
-  if (configPath.empty()) {
-    std::fprintf(stderr, "pier verify: CONFIG is required\n\n%s", kUsage);
-    return 2;
-  }
-  try {
-    pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
-    auto logger = makeLogger(config);
-    pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
-    pier::Context context("verify", *logger);
-    pier::StorageVerifier verifier(app.driver(), app.blobDescriptorCache(), std::cerr, isatty(STDERR_FILENO));
-    auto report = verifier.run(context, options);
-    std::cout << (json ? pier::verifyReportJson(report) : pier::verifyReportText(report)) << std::flush;
-    return report.unrepaired() > 0 ? 1 : 0;
-  } catch (const pier::ConfigError& e) {
-    std::fprintf(stderr, "pier verify: configuration error: %s\n", e.what());
-  } catch (const pier::PluginError& e) {
-    std::fprintf(stderr, "pier verify: plugin error: %s\n", e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "\npier verify: cannot verify: %s\n", e.what());
-  }
-  return 2;
+  if (!hasConfigArgument("verify", configPath)) return 2;
+  pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
+  auto logger = makeLogger(config);
+  pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
+  pier::Context context("verify", *logger);
+  pier::StorageVerifier verifier(app.driver(), app.blobDescriptorCache(), std::cerr, isatty(STDERR_FILENO));
+  auto report = verifier.run(context, options);
+  std::cout << (json ? pier::verifyReportJson(report) : pier::verifyReportText(report)) << std::flush;
+  return report.unrepaired() > 0 ? 1 : 0;
 }
 
 int listPlugins(int argc, char** argv) {
@@ -225,6 +220,8 @@ void keepLargeBuffersReturnable() {
 int main(int argc, char** argv) {
   keepLargeBuffersReturnable();
   std::string command = argc >= 2 ? argv[1] : "help";
+  // verify's 1 means "problems found": that it could not run is 2.
+  const int failed = command == "verify" ? 2 : 1;
   try {
     if (command == "serve") return serve(argc, argv);
     if (command == "garbage-collect") return garbageCollect(argc, argv);
@@ -247,5 +244,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pier: %s\n", e.what());
   }
-  return 1;
+  return failed;
 }

@@ -18,9 +18,14 @@ namespace {
 constexpr std::size_t kReadBufferSize = 1 << 20;
 constexpr auto kTtyTick = std::chrono::milliseconds(200);
 constexpr auto kLineTick = std::chrono::seconds(10);
-// A tag's history entry is written just before its current link: a tag
-// without one whose history is this young is a push in progress.
-constexpr auto kTagInFlight = std::chrono::minutes(1);
+// A blob directory without data, or a tag without a current link, this young
+// is a write in progress: the filesystem driver writes a blob's temporary file
+// in its directory, and a tag's history entry just before its current link.
+constexpr auto kWriteInFlight = std::chrono::minutes(1);
+
+bool writtenRecently(const std::optional<FileInfo>& info) {
+  return info && std::chrono::system_clock::now() - info->modTime < kWriteInFlight;
+}
 
 std::optional<std::string> contentOrNone(const Context& context, StorageDriver& driver,
                                          const std::string& path) {
@@ -122,8 +127,12 @@ void StorageVerifier::checkBlobs(const Context& context) {
       [&](const StoredBlob& blob) {
         context.throwIfDone();
         if (!blob.data) {
-          add({"missing blob data", blob.directory, "", blob.digest, "",
-               "the blob directory has no data file"});
+          StoredBlob again = blob;
+          again.data = statOrNone(context, driver_, blob.directory + "/data");
+          if (!again.data && !writtenRecently(statOrNone(context, driver_, blob.directory)))
+            add({"missing blob data", blob.directory, "", blob.digest, "",
+                 "the blob directory has no data file"});
+          if (again.data && !again.data->isDirectory) hashBlob(context, again);
           return;
         }
         hashBlob(context, blob);
@@ -327,10 +336,11 @@ void StorageVerifier::checkTag(const Context& context, Repository& repository, c
   const std::string current = paths::tagCurrentLink(repository.name, tag);
   auto content = contentOrNone(context, driver_, current);
   if (!content) {
-    const auto now = std::chrono::system_clock::now();
+    // Being pushed: its current link comes next (the directory is young on a
+    // filesystem, where it is made first; the history entry on any driver).
+    if (writtenRecently(statOrNone(context, driver_, directory))) return;
     for (const auto& entry : linkEntries(context, driver_, directory + "/index"))
-      if (auto info = statOrNone(context, driver_, entry.link()); info && now - info->modTime < kTagInFlight)
-        return; // being pushed: its current link comes next
+      if (writtenRecently(statOrNone(context, driver_, entry.link()))) return;
     Finding finding{
         "dangling tag", directory, repository.name, "", "", "tag " + tag + " has no current link"};
     if (options_.repair && !contentOrNone(context, driver_, current)) {
