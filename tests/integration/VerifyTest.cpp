@@ -233,9 +233,11 @@ TEST_F(VerifyTest, CorruptBlobCutLinksAndDeletedLayerAreReportedAndOnlyDanglingL
   auto json = verifyJson({}, 1);
   EXPECT_EQ(problemsOf(json, false), all) << text.report;
   EXPECT_EQ(total(json, "problems"), 6u);
-  for (const auto& problem : members(json, "problems"))
-    if (problem->getValue<std::string>("kind") == "missing reference")
+  for (const auto& problem : members(json, "problems")) {
+    if (problem->getValue<std::string>("kind") == "missing reference") {
       EXPECT_EQ(problem->getValue<std::string>("reference"), a.layer2.digest);
+    }
+  }
 
   // Repair: the four dangling links go, every blob stays byte for byte.
   auto blobsBefore = blobFiles(root.path());
