@@ -101,6 +101,7 @@ StorageVerifier::Report StorageVerifier::run(const Context& context, const Optio
   options_ = options;
   report_ = Report{};
   stored_.clear();
+  if (!buffer_) buffer_ = std::make_unique<char[]>(kReadBufferSize);
   lastTick_ = std::chrono::steady_clock::now();
 
   if (auto state = CollectionFence(driver_).read(context);
@@ -154,12 +155,11 @@ void StorageVerifier::hashBlob(const Context& context, const StoredBlob& blob) {
   }
   Digester digester(expected->algorithm());
   std::uint64_t size = 0;
-  auto buffer = std::make_unique<char[]>(kReadBufferSize);
   try {
     auto reader = driver_.reader(context, blob.data->path, 0);
-    while (std::size_t count = reader->read(buffer.get(), kReadBufferSize)) {
+    while (std::size_t count = reader->read(buffer_.get(), kReadBufferSize)) {
       context.throwIfDone();
-      digester.update(buffer.get(), count);
+      digester.update(buffer_.get(), count);
       size += count;
       report_.totals.bytesHashed += count;
       tick();

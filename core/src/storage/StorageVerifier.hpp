@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -105,7 +106,8 @@ private:
   bool rewriteLine_;
   Options options_;
   Report report_;
-  std::set<std::string> stored_; // blob digests the walk found with data
+  std::set<std::string> stored_;   // blob digests the walk found with data
+  std::unique_ptr<char[]> buffer_; // one read buffer for every blob hashed
   std::chrono::steady_clock::time_point lastTick_;
 };
 
