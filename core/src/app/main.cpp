@@ -1,10 +1,11 @@
-// The pier command line: serve, garbage-collect, plugins, version.
+// The pier command line: serve, garbage-collect, verify, plugins, version.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <malloc.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <pier/config.hpp>
 
@@ -12,6 +13,7 @@
 #include "app/DebugServer.hpp"
 #include "http/HttpServer.hpp"
 #include "storage/GarbageCollector.hpp"
+#include "storage/StorageVerifier.hpp"
 
 namespace {
 
@@ -25,6 +27,12 @@ commands:
                      -d, --dry-run          only print what would be deleted
                      -m, --delete-untagged  also delete manifests no tag, index or subject holds
                      -g, --grace DURATION   keep what was written this recently (e.g. 1h; default 0)
+  verify CONFIG [--repair] [--json]
+                     recompute every blob's digest and check every link, manifest and tag in the
+                     storage CONFIG names; exit 0 when all is sound, 1 when something is corrupt
+                     or dangling (and not repaired), 2 when it cannot verify
+                     -r, --repair  remove the links that point at nothing (never a blob)
+                     -j, --json    print the report as JSON
   plugins [CONFIG]   list the plugins in the plugin directory: kind, name, file
   version            print the version
   help               print this text
@@ -39,10 +47,13 @@ pier::Config loadConfig(int argc, char** argv) {
   return pier::parseConfig(pier::defaultConfigText(), overrides, "embedded conf/config.yml");
 }
 
+// A logger as the config says, that has logged the config's warnings.
 std::unique_ptr<pier::LineLogger> makeLogger(const pier::Config& config) {
   auto logger = std::make_unique<pier::LineLogger>(pier::LineLogger::parseLevel(config.log.level),
                                                    pier::LineLogger::parseFormat(config.log.formatter));
   for (const auto& [key, value] : *config.log.fields) logger->addStaticField(key, value.toString());
+  for (const auto& warning : config.warnings)
+    logger->write(pier::LogLevel::warn, "configuration", {{"warning", warning}});
   return logger;
 }
 
@@ -60,8 +71,6 @@ int serve(int argc, char** argv) {
 
   pier::Config config = loadConfig(argc, argv);
   auto logger = makeLogger(config);
-  for (const auto& warning : config.warnings)
-    logger->write(pier::LogLevel::warn, "configuration", {{"warning", warning}});
   pier::App app(std::move(config), *logger);
   pier::HttpServer server(app);
   std::unique_ptr<pier::DebugServer> debug;
@@ -102,6 +111,23 @@ int serve(int argc, char** argv) {
   return 0;
 }
 
+// The one positional argument, CONFIG, of a maintenance command: false
+// (after printing why) for a flag it does not know or a second argument.
+bool takeConfigArgument(const char* command, const std::string& argument, std::string& configPath) {
+  if (argument.starts_with("-") || !configPath.empty()) {
+    std::fprintf(stderr, "pier %s: unexpected argument \"%s\"\n\n%s", command, argument.c_str(), kUsage);
+    return false;
+  }
+  configPath = argument;
+  return true;
+}
+
+bool hasConfigArgument(const char* command, const std::string& configPath) {
+  if (!configPath.empty()) return true;
+  std::fprintf(stderr, "pier %s: CONFIG is required\n\n%s", command, kUsage);
+  return false;
+}
+
 int garbageCollect(int argc, char** argv) {
   std::string configPath;
   pier::GarbageCollector::Options options;
@@ -120,23 +146,14 @@ int garbageCollect(int argc, char** argv) {
                      argv[i]);
         return 2;
       }
-    } else if (argument.starts_with("-") || !configPath.empty()) {
-      std::fprintf(stderr, "pier garbage-collect: unexpected argument \"%s\"\n\n%s", argument.c_str(),
-                   kUsage);
+    } else if (!takeConfigArgument("garbage-collect", argument, configPath)) {
       return 2;
-    } else {
-      configPath = argument;
     }
   }
-  if (configPath.empty()) {
-    std::fprintf(stderr, "pier garbage-collect: CONFIG is required\n\n%s", kUsage);
-    return 2;
-  }
+  if (!hasConfigArgument("garbage-collect", configPath)) return 2;
 
   pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
   auto logger = makeLogger(config);
-  for (const auto& warning : config.warnings)
-    logger->write(pier::LogLevel::warn, "configuration", {{"warning", warning}});
   pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
   pier::Context context("garbage-collect", *logger);
   options.owner = pier::collectorName("garbage-collect");
@@ -149,6 +166,32 @@ int garbageCollect(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+// Exit codes: 0 sound, 1 problems left, 2 could not verify (usage, config, plugins, storage: main).
+int verify(int argc, char** argv) {
+  std::string configPath;
+  pier::StorageVerifier::Options options;
+  bool json = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string argument = argv[i];
+    if (argument == "--repair" || argument == "-r") {
+      options.repair = true;
+    } else if (argument == "--json" || argument == "-j") {
+      json = true;
+    } else if (!takeConfigArgument("verify", argument, configPath)) {
+      return 2;
+    }
+  }
+  if (!hasConfigArgument("verify", configPath)) return 2;
+  pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
+  auto logger = makeLogger(config);
+  pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
+  pier::Context context("verify", *logger);
+  pier::StorageVerifier verifier(app.driver(), app.blobDescriptorCache(), std::cerr, isatty(STDERR_FILENO));
+  auto report = verifier.run(context, options);
+  std::cout << (json ? pier::verifyReportJson(report) : pier::verifyReportText(report)) << std::flush;
+  return report.unrepaired() > 0 ? 1 : 0;
 }
 
 int listPlugins(int argc, char** argv) {
@@ -177,9 +220,12 @@ void keepLargeBuffersReturnable() {
 int main(int argc, char** argv) {
   keepLargeBuffersReturnable();
   std::string command = argc >= 2 ? argv[1] : "help";
+  // verify's 1 means "problems found": that it could not run is 2.
+  const int failed = command == "verify" ? 2 : 1;
   try {
     if (command == "serve") return serve(argc, argv);
     if (command == "garbage-collect") return garbageCollect(argc, argv);
+    if (command == "verify") return verify(argc, argv);
     if (command == "plugins") return listPlugins(argc, argv);
     if (command == "version" || command == "--version") {
       std::printf("pier %s (plugin ABI %d)\n", PIER_VERSION, PIER_PLUGIN_ABI_VERSION);
@@ -198,5 +244,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pier: %s\n", e.what());
   }
-  return 1;
+  return failed;
 }

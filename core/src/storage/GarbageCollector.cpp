@@ -5,6 +5,7 @@
 
 #include "errcode/ErrorCode.hpp"
 #include "storage/Paths.hpp"
+#include "storage/StorageWalk.hpp"
 #include "util/Uuid.hpp"
 
 namespace pier {
@@ -15,37 +16,6 @@ constexpr std::size_t kSweepProgressEvery = 10000;
 // After taking the state, a collector waits this long and looks again: of two
 // started at once, the one whose write was overwritten gives way.
 constexpr std::chrono::seconds kTakeOverSettle{1};
-
-std::string baseName(const std::string& path) {
-  return path.substr(path.rfind('/') + 1);
-}
-
-// The children of a directory; none when it does not exist.
-std::vector<std::string> listOrEmpty(const Context& context, StorageDriver& driver, const std::string& path) {
-  try {
-    return driver.list(context, path);
-  } catch (const PathNotFoundError&) {
-    return {};
-  }
-}
-
-std::optional<FileInfo> statOrNone(const Context& context, StorageDriver& driver, const std::string& path) {
-  try {
-    return driver.stat(context, path);
-  } catch (const PathNotFoundError&) {
-    return std::nullopt;
-  }
-}
-
-// Of a digest as found in storage ("<alg>:<hex>", sha384 too).
-std::string blobDirectoryOf(const std::string& digest) {
-  std::size_t colon = digest.find(':');
-  return paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1));
-}
-
-std::string blobDataOf(const std::string& digest) {
-  return blobDirectoryOf(digest) + "/data";
-}
 
 std::string bytes(std::uint64_t count) {
   return std::to_string(count) + " bytes";
@@ -157,26 +127,22 @@ std::size_t GarbageCollector::removeLayerLinks(const Context& context, const std
                                                const std::set<std::string>& deleting, bool dryRun) {
   std::size_t count = 0;
   std::optional<BlobStore> blobs;
-  for (const auto& algorithmPath : listOrEmpty(context, driver_, paths::layersRoot(repository))) {
-    const std::string algorithm = baseName(algorithmPath);
-    for (const auto& linkPath : listOrEmpty(context, driver_, algorithmPath)) {
-      context.throwIfDone();
-      beat(context);
-      const std::string digest = algorithm + ":" + baseName(linkPath);
-      if (!isValidDigest(digest) || marked.count(digest)) continue;
-      if (!deleting.count(digest) && statOrNone(context, driver_, blobDataOf(digest))) continue;
-      if (!statOrNone(context, driver_, linkPath + "/link")) continue;
-      ++count;
-      progress(repository + ": layer link eligible for deletion: " + digest);
-      if (dryRun) continue;
-      if (auto parsed = Digest::parse(digest)) {
-        if (!blobs) blobs.emplace(driver_, cache_);
-        blobs->unlink(context, repository, LinkSpace::layers, *parsed);
-      } else {
-        try {
-          driver_.remove(context, linkPath);
-        } catch (const PathNotFoundError&) {
-        }
+  for (const auto& entry : linkEntries(context, driver_, paths::layersRoot(repository))) {
+    beat(context);
+    const std::string& digest = entry.digest;
+    if (!isValidDigest(digest) || marked.count(digest)) continue;
+    if (!deleting.count(digest) && statOrNone(context, driver_, blobDataOf(digest))) continue;
+    if (!statOrNone(context, driver_, entry.link())) continue;
+    ++count;
+    progress(repository + ": layer link eligible for deletion: " + digest);
+    if (dryRun) continue;
+    if (auto parsed = Digest::parse(digest)) {
+      if (!blobs) blobs.emplace(driver_, cache_);
+      blobs->unlink(context, repository, LinkSpace::layers, *parsed);
+    } else {
+      try {
+        driver_.remove(context, entry.directory);
+      } catch (const PathNotFoundError&) {
       }
     }
   }
@@ -188,48 +154,26 @@ std::size_t GarbageCollector::removeLayerLinks(const Context& context, const std
 std::vector<GarbageCollector::Candidate>
 GarbageCollector::sweepBlobs(const Context& context, const std::set<std::string>& marked,
                              std::chrono::system_clock::time_point writtenBefore, Summary& summary) {
-  const std::string root = paths::blobsRoot();
   std::vector<Candidate> candidates;
   std::size_t seen = 0;
   auto counts = [&] {
     return "swept " + std::to_string(seen) + " blobs, " + std::to_string(candidates.size()) +
            " not marked, " + std::to_string(summary.blobsYoung) + " inside the grace period";
   };
-  try {
-    driver_.walk(context, root, [&](const FileInfo& info) {
-      beat(context);
-      std::string relative = info.path.substr(root.size() + 1);
-      std::vector<std::string> parts;
-      for (std::size_t start = 0;;) {
-        std::size_t slash = relative.find('/', start);
-        parts.push_back(
-            relative.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-        if (slash == std::string::npos) break;
-        start = slash + 1;
-      }
-      if (parts.size() < 4) {
-        if (!info.isDirectory) return WalkControl::proceed;
-        if (parts.size() == 3 &&
-            (!isValidDigest(parts[0] + ":" + parts[2]) || parts[2].substr(0, 2) != parts[1])) {
-          warn("skipping " + info.path + ": not a blob directory");
-          return WalkControl::skipDirectory;
-        }
-        return WalkControl::proceed;
-      }
-      if (parts.size() == 4 && parts[3] == "data" && !info.isDirectory) {
-        std::string digest = parts[0] + ":" + parts[2];
-        if (!marked.count(digest)) {
-          if (info.modTime < writtenBefore)
-            candidates.push_back(Candidate{digest, static_cast<std::uint64_t>(info.size)});
+  walkBlobs(
+      context, driver_,
+      [&](const StoredBlob& blob) {
+        beat(context);
+        if (!blob.data) return;
+        if (!marked.count(blob.digest)) {
+          if (blob.data->modTime < writtenBefore)
+            candidates.push_back(Candidate{blob.digest, static_cast<std::uint64_t>(blob.data->size)});
           else
             ++summary.blobsYoung;
         }
         if (++seen % kSweepProgressEvery == 0) progress(counts());
-      }
-      return info.isDirectory ? WalkControl::skipDirectory : WalkControl::proceed;
-    });
-  } catch (const PathNotFoundError&) {
-  }
+      },
+      [&](const std::string& path) { warn("skipping " + path + ": not a blob directory"); });
   progress(counts());
   return candidates;
 }

@@ -5,6 +5,7 @@
 #include "errcode/ErrorCode.hpp"
 #include "storage/Digester.hpp"
 #include "storage/Paths.hpp"
+#include "storage/StorageWalk.hpp"
 
 namespace pier {
 
@@ -213,29 +214,13 @@ std::vector<std::string> ManifestService::tags(const Context& context, const std
 
 std::vector<std::string> ManifestService::revisions(const Context& context, const std::string& repository,
                                                     std::vector<std::string>* malformed) {
-  auto listOrEmpty = [&](const std::string& path) {
-    try {
-      return driver_.list(context, path);
-    } catch (const PathNotFoundError&) {
-      return std::vector<std::string>{};
-    }
-  };
-  auto baseName = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
   std::vector<std::string> digests;
-  for (const auto& algorithmPath : listOrEmpty(paths::manifestRevisionsRoot(repository))) {
-    for (const auto& revisionPath : listOrEmpty(algorithmPath)) {
-      context.throwIfDone();
-      std::string digest = baseName(algorithmPath) + ":" + baseName(revisionPath);
-      if (!isValidDigest(digest)) {
-        if (malformed) malformed->push_back(revisionPath);
-        continue;
-      }
-      try {
-        driver_.stat(context, revisionPath + "/link");
-        digests.push_back(std::move(digest));
-      } catch (const PathNotFoundError&) {
-      }
+  for (const auto& entry : linkEntries(context, driver_, paths::manifestRevisionsRoot(repository))) {
+    if (!isValidDigest(entry.digest)) {
+      if (malformed) malformed->push_back(entry.directory);
+      continue;
     }
+    if (statOrNone(context, driver_, entry.link())) digests.push_back(entry.digest);
   }
   return digests;
 }
@@ -243,10 +228,8 @@ std::vector<std::string> ManifestService::revisions(const Context& context, cons
 std::string ManifestService::revisionContent(const Context& context, const std::string& repository,
                                              const std::string& digest) {
   if (auto parsed = Digest::parse(digest)) return get(context, repository, *parsed).content;
-  std::size_t colon = digest.find(':');
   try {
-    return driver_.getContent(
-        context, paths::blobDirectory(digest.substr(0, colon), digest.substr(colon + 1)) + "/data");
+    return driver_.getContent(context, blobDataOf(digest));
   } catch (const PathNotFoundError&) {
     throw manifestUnknown(digest);
   }
