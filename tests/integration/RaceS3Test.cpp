@@ -23,14 +23,16 @@ constexpr std::size_t kMiB = 1024 * 1024;
 class RaceS3Test : public ::testing::Test {
 protected:
   void SetUp() override {
-    if (!RgwProcess::available()) GTEST_SKIP() << "scripts/deps installs ceph-mon, ceph-osd, radosgw, ceph-common";
+    if (!RgwProcess::available())
+      GTEST_SKIP() << "scripts/deps installs ceph-mon, ceph-osd, radosgw, ceph-common";
     if (!RedisServerProcess::available()) GTEST_SKIP() << "redis-server is not installed";
     rgw = std::make_unique<RgwProcess>();
     redis = std::make_unique<RedisServerProcess>();
     server = std::make_unique<PierServer>(
         "version: 0.1\nlog:\n  level: info\nstorage:\n  s3:\n    region: " + rgw->region() +
         "\n    regionendpoint: " + rgw->endpoint() + "\n    bucket: " + rgw->bucket() +
-        "\n    rootdirectory: /pier\n    accesskey: " + rgw->accessKey() + "\n    secretkey: " + rgw->secretKey() +
+        "\n    rootdirectory: /pier\n    accesskey: " + rgw->accessKey() +
+        "\n    secretkey: " + rgw->secretKey() +
         "\n    forcepathstyle: true\n    secure: false\n  cache:\n    blobdescriptor: redis\n"
         "  delete:\n    enabled: true\n  redirect:\n    disable: true\nredis:\n  addr: " +
         redis->address() + "\nhttp:\n  addr: 127.0.0.1:0\n");
@@ -66,7 +68,8 @@ TEST_F(RaceS3Test, AStorageReadBreakingOffAfterTheHeadEndsTheConnection) {
   const Content blob = makeContent(bytesOf(40 * kMiB, 5));
   client->pushBlob("cut/short", blob);
   SlowRequest pull(server->port(),
-                   "GET /v2/cut/short/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "", 0ms);
+                   "GET /v2/cut/short/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "",
+                   0ms);
   auto head = pull.response(20s);
   ASSERT_EQ(head.status, 200) << head.body;
   ASSERT_EQ(head.header("content-length"), std::to_string(blob.size()));
@@ -84,7 +87,8 @@ TEST_F(RaceS3Test, ATagPutRacingATagDeleteEndsInOneOfTheTwoStates) {
   client->pushBlob(repo, layer);
   auto manifestOf = [&](const std::string& note) {
     return imageManifest(mediatype::kOciManifest, descriptorJson(media::kOciConfig, config),
-                         {descriptorJson(media::kOciLayer, layer)}, ",\"annotations\":{\"note\":\"" + note + "\"}");
+                         {descriptorJson(media::kOciLayer, layer)},
+                         ",\"annotations\":{\"note\":\"" + note + "\"}");
   };
   const std::string manifests[] = {manifestOf("a"), manifestOf("b")};
   client->pushManifest(repo, "keep", manifests[0], mediatype::kOciManifest); // the list never goes away
@@ -94,7 +98,7 @@ TEST_F(RaceS3Test, ATagPutRacingATagDeleteEndsInOneOfTheTwoStates) {
                    return object(tag + "/index/sha256/" + digest.substr(7) + "/link").has_value();
                  },
                  [&] { return anyUnder(tag + "/"); }};
-  int rounds = raceTagPutAgainstDelete(*client, repo, "raced", manifests, links, 60, 12s, 40ms,
+  int rounds = raceTagPutAgainstDelete(*client, repo, "raced", manifests, links, 60, 12s, 15ms,
                                        seedOf("RaceS3Test.ATagPutRacingATagDeleteEndsInOneOfTheTwoStates"));
   EXPECT_TRUE(HasFailure() || rounds >= 20) << rounds;
 }
@@ -117,7 +121,8 @@ TEST_F(RaceS3Test, TheSameBlobPushedByManyAtOnceIsStoredOnce) {
   auto pulled = client->get("/v2/same/blob/blobs/" + blob.digest);
   ASSERT_EQ(pulled.status, 200);
   EXPECT_TRUE(pulled.body == blob.bytes);
-  EXPECT_FALSE(anyUnder("/docker/registry/v2/repositories/same/blob/_uploads/")) << "an upload was left behind";
+  EXPECT_FALSE(anyUnder("/docker/registry/v2/repositories/same/blob/_uploads/"))
+      << "an upload was left behind";
 }
 
 } // namespace

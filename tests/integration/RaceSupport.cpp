@@ -46,8 +46,7 @@ int tagListed(const Client& client, const std::string& repo, const std::string& 
 
 int raceTagPutAgainstDelete(const Client& client, const std::string& repo, const std::string& tag,
                             const std::string (&manifests)[2], const TagLinks& links, int rounds,
-                            std::chrono::seconds limit, std::chrono::microseconds maxJitter,
-                            unsigned seed) {
+                            std::chrono::seconds limit, std::chrono::microseconds maxJitter, unsigned seed) {
   std::mt19937 random(seed);
   const auto deadline = std::chrono::steady_clock::now() + limit;
   int round = 0, present = 0;
@@ -74,7 +73,8 @@ int raceTagPutAgainstDelete(const Client& client, const std::string& repo, const
       EXPECT_EQ(byTag.header("Docker-Content-Digest"), digest) << "round " << round;
       EXPECT_EQ(tagListed(client, repo, tag), 1) << "round " << round;
       EXPECT_EQ(links.current(), digest) << "round " << round;
-      EXPECT_TRUE(links.indexHas(digest)) << "round " << round << ": the current revision is not in the index";
+      EXPECT_TRUE(links.indexHas(digest))
+          << "round " << round << ": the current revision is not in the index";
     } else {
       EXPECT_TRUE(isError(byTag, 404, "MANIFEST_UNKNOWN")) << "round " << round;
       EXPECT_EQ(tagListed(client, repo, tag), 0) << "round " << round;

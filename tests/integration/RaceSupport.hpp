@@ -27,9 +27,9 @@ int tagListed(const Client& client, const std::string& repo, const std::string& 
 
 // The tag's links as the driver stores them.
 struct TagLinks {
-  std::function<std::optional<std::string>()> current;      // tags/<t>/current/link, when present
-  std::function<bool(const std::string& digest)> indexHas;  // tags/<t>/index/<alg>/<hex>/link exists
-  std::function<bool()> anyLeft;                            // anything under tags/<t>/
+  std::function<std::optional<std::string>()> current;     // tags/<t>/current/link, when present
+  std::function<bool(const std::string& digest)> indexHas; // tags/<t>/index/<alg>/<hex>/link exists
+  std::function<bool()> anyLeft;                           // anything under tags/<t>/
 };
 
 // Rounds of a PUT of manifests[round % 2] to `tag` against a DELETE of the
@@ -39,7 +39,6 @@ struct TagLinks {
 // Stops after `rounds` or `limit`; returns the rounds run.
 int raceTagPutAgainstDelete(const Client& client, const std::string& repo, const std::string& tag,
                             const std::string (&manifests)[2], const TagLinks& links, int rounds,
-                            std::chrono::seconds limit, std::chrono::microseconds maxJitter,
-                            unsigned seed);
+                            std::chrono::seconds limit, std::chrono::microseconds maxJitter, unsigned seed);
 
 } // namespace pier::test::api

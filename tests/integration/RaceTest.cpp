@@ -35,11 +35,14 @@ std::size_t temporaryFiles(const std::filesystem::path& root) {
   return count;
 }
 
-std::filesystem::path tagPath(const std::filesystem::path& root, const std::string& repo, const std::string& tag) {
+std::filesystem::path tagPath(const std::filesystem::path& root, const std::string& repo,
+                              const std::string& tag) {
   return repositoryPath(root, repo) / "_manifests/tags" / tag;
 }
 
-std::string hexOf(const std::string& digest) { return digest.substr(digest.find(':') + 1); }
+std::string hexOf(const std::string& digest) {
+  return digest.substr(digest.find(':') + 1);
+}
 
 // A 200 whose body is all of Content-Length and has the digest, or a 404 with the code.
 ::testing::AssertionResult wholeOrUnknown(const HttpResponse& response, const std::string& digest,
@@ -92,7 +95,10 @@ protected:
   Content config_;
 };
 
-// kClients at a time: as many uploads as http.maxuploads lets in by default (half of 64 threads).
+// kClients at a time: as many uploads as http.maxuploads lets in by default
+// (half of 64 threads). No lock guards this: content addressing does (each
+// upload renames whole bytes onto the same data path); with nothing to
+// remove, it has not been made to fail.
 TEST_P(RaceTest, TheSameBlobPushedByManyAtOnceIsStoredOnce) {
   const Content blob = makeContent(bytesOf(256 * 1024, 1));
   const Content source = makeContent(bytesOf(100 * 1024, 2));
@@ -137,6 +143,8 @@ TEST_P(RaceTest, TheSameBlobPushedByManyAtOnceIsStoredOnce) {
   }
 }
 
+// Guarded by the driver's write-then-rename of every link and the tag lock;
+// it passed with the tag lock removed (the rename alone keeps one link whole).
 TEST_P(RaceTest, ManyManifestsPutToOneTagAtOnceLeaveItOnOne) {
   const Content layer = makeContent("one layer for every manifest");
   client->pushBlob("tag/race", config_);
@@ -149,7 +157,9 @@ TEST_P(RaceTest, ManyManifestsPutToOneTagAtOnceLeaveItOnOne) {
   std::vector<int> statuses(kClients);
 
   together(kClients, [&](int i) {
-    statuses[i] = Client(server->port()).putManifest("tag/race", "latest", manifests[i], mediatype::kOciManifest).status;
+    statuses[i] = Client(server->port())
+                      .putManifest("tag/race", "latest", manifests[i], mediatype::kOciManifest)
+                      .status;
   });
 
   for (int i = 0; i < kClients; ++i) EXPECT_EQ(statuses[i], 201) << i;
@@ -166,6 +176,7 @@ TEST_P(RaceTest, ManyManifestsPutToOneTagAtOnceLeaveItOnOne) {
   expectNothingLeft("tag/race");
 }
 
+// Content addressing again: one revision whatever the order; no lock to remove.
 TEST_P(RaceTest, TheSameManifestPutByManyAtOnceIsOneRevision) {
   const Content layer = makeContent("the layer of the one manifest");
   client->pushBlob("same/manifest", config_);
@@ -176,7 +187,8 @@ TEST_P(RaceTest, TheSameManifestPutByManyAtOnceIsOneRevision) {
 
   together(kClients, [&](int i) {
     const std::string reference = i % 2 ? digest : "v1";
-    auto answer = Client(server->port()).putManifest("same/manifest", reference, manifest, mediatype::kOciManifest);
+    auto answer =
+        Client(server->port()).putManifest("same/manifest", reference, manifest, mediatype::kOciManifest);
     statuses[i] = answer.status;
     EXPECT_EQ(answer.header("Docker-Content-Digest"), digest);
   });
@@ -199,19 +211,24 @@ TEST_P(RaceTest, ATagPutRacingATagDeleteEndsInOneOfTheTwoStates) {
   const std::string manifests[] = {manifestOf({layer}, "a"), manifestOf({layer}, "b")};
   client->pushManifest(repo, "keep", manifests[0], mediatype::kOciManifest); // the list never goes away
   const auto tag = tagPath(root.path(), repo, "raced");
-  TagLinks links{
-      [&]() -> std::optional<std::string> {
-        if (!std::filesystem::exists(tag / "current/link")) return std::nullopt;
-        return readFile(tag / "current/link");
-      },
-      [&](const std::string& digest) { return std::filesystem::exists(tag / "index/sha256" / hexOf(digest) / "link"); },
-      [&] { return std::filesystem::exists(tag); }};
-  int rounds = raceTagPutAgainstDelete(*client, repo, "raced", manifests, links, 200, 15s, 2ms,
+  TagLinks links{[&]() -> std::optional<std::string> {
+                   if (!std::filesystem::exists(tag / "current/link")) return std::nullopt;
+                   return readFile(tag / "current/link");
+                 },
+                 [&](const std::string& digest) {
+                   return std::filesystem::exists(tag / "index/sha256" / hexOf(digest) / "link");
+                 },
+                 [&] { return std::filesystem::exists(tag); }};
+  int rounds = raceTagPutAgainstDelete(*client, repo, "raced", manifests, links, 150, 12s, 2ms,
                                        seedOf("ATagPutRacingATagDeleteEndsInOneOfTheTwoStates"));
-  EXPECT_TRUE(HasFailure() || rounds >= 50) << rounds;
+  EXPECT_TRUE(HasFailure() || rounds >= 40) << rounds;
   expectNothingLeft(repo);
 }
 
+// A blob DELETE unlinks, the data stays (and an open file keeps its bytes), a
+// manifest is read whole before its answer: each pull is whole or a 404. The
+// end state guards BlobStore::unlink forgetting the cache entries (it fails
+// with those forgets removed).
 TEST_P(RaceTest, APullDuringADeleteIsWholeOrNotFound) {
   const std::string repo = "pull/delete";
   const Content layer = makeContent(bytesOf(4 * 1024 * 1024, 3));
@@ -224,7 +241,7 @@ TEST_P(RaceTest, APullDuringADeleteIsWholeOrNotFound) {
 
   std::atomic<bool> done{false};
   std::atomic<int> whole{0}, unknown{0};
-  const auto deadline = Clock::now() + 12s;
+  const auto deadline = Clock::now() + 6s;
   together(4, [&](int i) {
     Client own(server->port());
     if (i == 0) { // deletes and pushes again, in rounds
@@ -251,20 +268,26 @@ TEST_P(RaceTest, APullDuringADeleteIsWholeOrNotFound) {
     }
   });
   std::cout << whole << " whole pulls, " << unknown << " not found" << std::endl;
-  // Deleted at the end: no cache entry outlives the deletes.
-  EXPECT_TRUE(isError(client->get("/v2/" + repo + "/blobs/" + layer.digest), 404, "BLOB_UNKNOWN"));
-  EXPECT_TRUE(isError(client->get("/v2/" + repo + "/manifests/" + digest), 404, "MANIFEST_UNKNOWN"));
+  // Deleted at the end: no cache entry outlives the deletes (BlobStore::unlink forgets them).
+  for (const auto& [target, code] : {std::pair{"/blobs/" + layer.digest, "BLOB_UNKNOWN"},
+                                     std::pair{"/manifests/" + digest, "MANIFEST_UNKNOWN"}}) {
+    auto gone = client->get("/v2/" + repo + target);
+    EXPECT_EQ(gone.status, 404) << target << " is still served after its delete";
+    if (gone.status == 404) EXPECT_TRUE(isError(gone, 404, code));
+  }
   EXPECT_GT(whole.load(), 0);
   expectNothingLeft(repo);
 }
 
+// Guards ManifestService::put checking references in storage before any
+// write: with the check moved after the writes a refused manifest stays.
 TEST_P(RaceTest, ABlobDeleteRacingAManifestPutIsOneOrTheOther) {
   const std::string repo = "delete/put";
   client->pushBlob(repo, config_);
   std::mt19937 random(seedOf("ABlobDeleteRacingAManifestPutIsOneOrTheOther"));
-  const auto deadline = Clock::now() + 12s;
+  const auto deadline = Clock::now() + 6s;
   int rounds = 0, accepted = 0;
-  for (; rounds < 150 && Clock::now() < deadline; ++rounds) {
+  for (; rounds < 80 && Clock::now() < deadline; ++rounds) {
     const Content layer = makeContent("layer of round " + std::to_string(rounds));
     client->pushBlob(repo, layer);
     const std::string manifest = manifestOf({layer}, "round " + std::to_string(rounds));
@@ -294,7 +317,7 @@ TEST_P(RaceTest, ABlobDeleteRacingAManifestPutIsOneOrTheOther) {
     }
   }
   std::cout << rounds << " rounds, " << accepted << " manifests accepted" << std::endl;
-  EXPECT_GE(rounds, 50);
+  EXPECT_GE(rounds, 20);
   expectNothingLeft(repo);
 }
 
@@ -306,8 +329,9 @@ TEST(PullCutShort, ABlobFileCutShortWhileSentEndsTheConnection) {
   PierServer server(filesystemConfig(root.path()));
   const Content blob = makeContent(bytesOf(32 * kMiB, 4));
   Client(server.port()).pushBlob("cut/short", blob);
-  SlowRequest pull(server.port(), "GET /v2/cut/short/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-                   "", 0ms);
+  SlowRequest pull(server.port(),
+                   "GET /v2/cut/short/blobs/" + blob.digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "",
+                   0ms);
   auto head = pull.response(10s);
   ASSERT_EQ(head.status, 200);
   ASSERT_EQ(head.header("content-length"), std::to_string(blob.size()));
