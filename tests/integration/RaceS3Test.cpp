@@ -98,9 +98,9 @@ TEST_F(RaceS3Test, ATagPutRacingATagDeleteEndsInOneOfTheTwoStates) {
                    return object(tag + "/index/sha256/" + digest.substr(7) + "/link").has_value();
                  },
                  [&] { return anyUnder(tag + "/"); }};
-  int rounds = raceTagPutAgainstDelete(*client, repo, "raced", manifests, links, 60, 12s, 15ms,
+  int rounds = raceTagPutAgainstDelete(*client, repo, "raced", manifests, links, 40, 8s, 15ms,
                                        seedOf("RaceS3Test.ATagPutRacingATagDeleteEndsInOneOfTheTwoStates"));
-  EXPECT_TRUE(HasFailure() || rounds >= 20) << rounds;
+  EXPECT_TRUE(HasFailure() || rounds >= 15) << rounds;
 }
 
 TEST_F(RaceS3Test, TheSameBlobPushedByManyAtOnceIsStoredOnce) {
