@@ -37,6 +37,8 @@ public:
   std::string readUntilClosed(std::chrono::milliseconds limit);
   // Waits (at most limit) until the server closes the connection; true when it did.
   bool closedByServer(std::chrono::milliseconds limit);
+  // Whether the last read ended because the server closed (or reset) the connection.
+  bool closed() const { return closed_; }
 
 private:
   // Receives until enough(bytes so far), the server closes, or limit.

@@ -412,7 +412,9 @@ void HttpServer::serveRequest(Connection* connection, const http::RequestHead& h
     // The dispatcher answers every std::exception; anything else ends the connection, not the worker.
     connection->closeWhenSent = true;
   }
-  if (!request.responded()) connection->closeWhenSent = true;
+  // Unanswered, or failed after the head went out (a storage read that broke
+  // off): only closing tells the client its body is short of Content-Length.
+  if (!request.responded() || !request.response().getKeepAlive()) connection->closeWhenSent = true;
   // A body left unread would be read as the next request: drop a short one, close for a long one.
   if (!request.bodyReader().drain(kMaxDrain)) connection->closeWhenSent = true;
   if (stopping_) connection->closeWhenSent = true;

@@ -1,6 +1,7 @@
 #include "storage/ManifestService.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "errcode/ErrorCode.hpp"
 #include "storage/Digester.hpp"
@@ -110,6 +111,8 @@ ManifestService::PutResult ManifestService::put(const Context& context, const st
     if (!blob.foreign) named.push_back(blob.digest.toString());
   for (const auto& child : manifest.manifests) named.push_back(child.digest.toString());
 
+  std::unique_ptr<KeyedMutex::Guard> tagLock;
+  if (tag) tagLock = std::make_unique<KeyedMutex::Guard>(tagLocks_, tagKey(repository, *tag));
   std::optional<Rollback> rollback;
   Descriptor descriptor;
   fence_.writeSettled(context, named, "the manifest was stored", [&] {
@@ -163,7 +166,7 @@ void ManifestService::undo(const Context& context, const std::string& repository
     if (rollback.previousTag)
       driver_.putContent(context, paths::tagCurrentLink(repository, *tag), *rollback.previousTag);
     else
-      removeTag(context, repository, *tag);
+      removeTagLocked(context, repository, *tag);
   }
   if (!rollback.hadRevision) blobs_.unlink(context, repository, LinkSpace::manifests, digest);
 }
@@ -178,6 +181,7 @@ void ManifestService::remove(const Context& context, const std::string& reposito
   } catch (const errcode::Exception&) {
   }
   for (const auto& tagName : tagNames) {
+    auto lock = tagLocks_.lock(tagKey(repository, tagName));
     try {
       if (resolveTag(context, repository, tagName) == digest)
         driver_.remove(context, paths::tag(repository, tagName));
@@ -188,8 +192,18 @@ void ManifestService::remove(const Context& context, const std::string& reposito
   blobs_.unlink(context, repository, LinkSpace::manifests, digest);
 }
 
+std::string ManifestService::tagKey(const std::string& repository, const std::string& tag) {
+  return repository + ":" + tag; // ':' is in no repository name
+}
+
 void ManifestService::removeTag(const Context& context, const std::string& repository,
                                 const std::string& tag) {
+  auto lock = tagLocks_.lock(tagKey(repository, tag));
+  removeTagLocked(context, repository, tag);
+}
+
+void ManifestService::removeTagLocked(const Context& context, const std::string& repository,
+                                      const std::string& tag) {
   try {
     driver_.stat(context, paths::tagCurrentLink(repository, tag));
     driver_.remove(context, paths::tag(repository, tag));

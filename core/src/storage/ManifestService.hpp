@@ -11,6 +11,7 @@
 #include "storage/CollectionFence.hpp"
 #include "storage/Manifest.hpp"
 #include "storage/Reference.hpp"
+#include "util/KeyedMutex.hpp"
 
 namespace pier {
 
@@ -95,10 +96,16 @@ private:
                       const std::optional<std::string>& tag, const Digest& digest);
   void undo(const Context& context, const std::string& repository, const std::optional<std::string>& tag,
             const Digest& digest, const Rollback& rollback);
+  // removeTag with the tag's lock held by the caller.
+  void removeTagLocked(const Context& context, const std::string& repository, const std::string& tag);
+  static std::string tagKey(const std::string& repository, const std::string& tag);
 
   BlobStore& blobs_;
   StorageDriver& driver_;
   CollectionFence fence_;
+  // One tag's writes and removals one at a time (in this process): a PUT's
+  // current and index links never interleave with a DELETE of the tag's directory.
+  KeyedMutex tagLocks_;
 
   std::mutex summariesMutex_;
   std::list<std::pair<std::string, Summary>> summaryOrder_;
