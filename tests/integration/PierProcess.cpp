@@ -22,6 +22,8 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 
+#include <gtest/gtest.h>
+
 extern char** environ;
 
 namespace pier::test {
@@ -141,8 +143,21 @@ CommandResult runCommand(const std::string& program, const std::vector<std::stri
 CommandResult runPier(const std::vector<std::string>& arguments,
                       const std::map<std::string, std::string>& env,
                       const std::filesystem::path& workingDirectory, std::chrono::seconds limit) {
-  return runCommand(PIER_TEST_BINARY, arguments, env,
-                    workingDirectory.empty() ? std::filesystem::current_path() : workingDirectory, limit);
+  CommandResult result =
+      runCommand(PIER_TEST_BINARY, arguments, env,
+                 workingDirectory.empty() ? std::filesystem::current_path() : workingDirectory, limit);
+  expectNoSanitizerReport(result.output, "pier " + (arguments.empty() ? "" : arguments.front()));
+  return result;
+}
+
+void expectNoSanitizerReport(const std::string& output, const std::string& what) {
+  // What ASan, LSan, UBSan and TSan print first (PIER_SANITIZE builds).
+  static const std::regex report(
+      R"((ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error: ))");
+  std::smatch found;
+  if (std::regex_search(output, found, report))
+    ADD_FAILURE() << what << " reported a sanitizer error:\n"
+                  << output.substr(static_cast<std::size_t>(found.position(0)), 20000);
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
@@ -198,6 +213,7 @@ int PierServer::stop(int signal) {
   kill(pid_, signal);
   exitCode_ = waitForExit(pid_, std::chrono::seconds(10));
   pid_ = -1;
+  expectNoSanitizerReport(log(), "pier serve");
   return exitCode_;
 }
 

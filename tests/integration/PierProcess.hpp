@@ -80,6 +80,10 @@ CommandResult runPier(const std::vector<std::string>& arguments,
 // `extra` is appended (YAML at the top level).
 std::string filesystemConfig(const std::filesystem::path& root, const std::string& extra = {});
 
+// Fails the current test when a pier process's output holds a sanitizer's
+// report; what names the process in the failure.
+void expectNoSanitizerReport(const std::string& output, const std::string& what);
+
 class PierServer {
 public:
   // Starts `pier serve <dir>/config.yml` (or the embedded default when
