@@ -30,7 +30,7 @@ inline unsigned takeSelector(std::string_view& input) {
 
 } // namespace pier::fuzz
 
-#define PIER_FUZZ_REQUIRE(condition)                                                                  \
-  do {                                                                                                \
-    if (!(condition)) ::pier::fuzz::contractBroken(#condition, __FILE__, __LINE__);                   \
+#define PIER_FUZZ_REQUIRE(condition)                                                                         \
+  do {                                                                                                       \
+    if (!(condition)) ::pier::fuzz::contractBroken(#condition, __FILE__, __LINE__);                          \
   } while (false)
