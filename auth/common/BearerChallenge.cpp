@@ -64,4 +64,21 @@ AuthResult unauthorized(const BearerChallenge& challenge, const std::vector<Acce
   return result;
 }
 
+namespace {
+
+std::string_view withoutLeadingBlanks(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  return text;
+}
+
+} // namespace
+
+std::string parseBearerAuthorization(std::string_view header) {
+  std::string_view authorization = withoutLeadingBlanks(header);
+  std::size_t space = authorization.find(' ');
+  if (space == std::string_view::npos || !equalsIgnoringCase(authorization.substr(0, space), "bearer"))
+    return {};
+  return std::string(withoutLeadingBlanks(authorization.substr(space + 1)));
+}
+
 } // namespace pier::auth

@@ -29,6 +29,10 @@ struct BearerChallenge {
   std::string header(const std::vector<Access>& wanted) const;
 };
 
+// The token of an "Authorization: Bearer <token>" header (scheme case-insensitive,
+// blanks before the scheme and the token skipped); "" for anything else.
+std::string parseBearerAuthorization(std::string_view header);
+
 // A 401 UNAUTHORIZED result with the challenge; message "" keeps the code's own.
 AuthResult unauthorized(const BearerChallenge& challenge, const std::vector<Access>& wanted,
                         std::string message = {});

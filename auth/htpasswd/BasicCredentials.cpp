@@ -9,19 +9,27 @@
 namespace pier::htpasswd {
 namespace {
 
-bool isBase64Character(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+// The 6-bit value of a base64 character; -1 outside the alphabet.
+int base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-// Poco's decoder skips whitespace and accepts padding in the middle or a
-// dangling character; only a token in canonical form reaches it.
+// Poco's decoder skips whitespace and accepts padding in the middle, a
+// dangling character or set bits after the last byte ("YR==" for "a"); only
+// a token in canonical form reaches it, so one header means one password.
 bool isCanonicalBase64(std::string_view token) {
   if (token.empty() || token.size() % 4 != 0) return false;
   std::size_t data = token.find_last_not_of('=') + 1;
-  if (token.size() - data > 2) return false;
+  std::size_t padding = token.size() - data;
+  if (padding > 2 || data == 0) return false;
   for (char c : token.substr(0, data))
-    if (!isBase64Character(c)) return false;
-  return true;
+    if (base64Value(c) < 0) return false;
+  // Before "==" the last character carries 2 bits of data, before "=" 4.
+  int unusedBits = padding == 2 ? 0x0f : padding == 1 ? 0x03 : 0;
+  return (base64Value(token[data - 1]) & unusedBits) == 0;
 }
 
 std::optional<std::string> decodeBase64(std::string_view token) {

@@ -87,21 +87,6 @@ TokenOptions parseOptions(const Poco::JSON::Object& parameters) {
   return options;
 }
 
-std::string_view trimmedLeft(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  return text;
-}
-
-// The JWT of "Authorization: Bearer <jwt>"; "" when the request brings none.
-std::string bearerToken(const AuthRequest& request) {
-  const std::string header = request.header("Authorization");
-  std::string_view authorization = trimmedLeft(header);
-  std::size_t space = authorization.find(' ');
-  if (space == std::string_view::npos || !equalsIgnoringCase(authorization.substr(0, space), "bearer"))
-    return {};
-  return std::string(trimmedLeft(authorization.substr(space + 1)));
-}
-
 class TokenAccessController final : public AccessController {
 public:
   TokenAccessController(TokenOptions options, std::shared_ptr<const KeySet> keys)
@@ -112,7 +97,7 @@ public:
   AuthResult authorize(const Context& context, const AuthRequest& request,
                        const std::vector<Access>& wanted) override {
     auth::BearerChallenge challenge{realmFor(request), options_.service, ""};
-    std::string jwt = bearerToken(request);
+    std::string jwt = auth::parseBearerAuthorization(request.header("Authorization"));
     if (jwt.empty()) return auth::unauthorized(challenge, wanted);
     std::string refusal;
     try {

@@ -1,3 +1,4 @@
+#include <cstddef>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -28,6 +29,32 @@ TEST(Digester, SavedStateResumesInAnotherDigester) {
   EXPECT_EQ(second.digest(), sha256Of("hello world"));
   EXPECT_FALSE(second.restoreState("garbage"));
   EXPECT_FALSE(Digester("sha512").restoreState(first.saveState()));
+}
+
+// A saved state comes from storage: one whose buffered length lies past the
+// block (or of another digest length) is refused, not handed to OpenSSL,
+// whose next update would write out of bounds (found by tests/fuzz digester).
+template <typename Context> void expectCorruptContextsRefused(const std::string& algorithm) {
+  Digester digester(algorithm);
+  digester.update("hello");
+  const std::string saved = digester.saveState();
+  const std::size_t contextStart = saved.size() - sizeof(Context);
+  auto corrupted = [&](std::size_t offset, unsigned int value) {
+    std::string state = saved;
+    std::memcpy(state.data() + contextStart + offset, &value, sizeof value);
+    return state;
+  };
+  Digester restored(algorithm);
+  EXPECT_TRUE(restored.restoreState(corrupted(offsetof(Context, num), 63)));
+  EXPECT_FALSE(restored.restoreState(corrupted(offsetof(Context, num), 0x2000)));
+  EXPECT_FALSE(restored.restoreState(corrupted(offsetof(Context, md_len), 7)));
+  restored.update(" world");
+  EXPECT_EQ(restored.algorithm(), algorithm);
+}
+
+TEST(Digester, RefusesSavedStatesWithAnImpossibleBuffer) {
+  expectCorruptContextsRefused<SHA256_CTX>("sha256");
+  expectCorruptContextsRefused<SHA512_CTX>("sha512");
 }
 
 // A state written by Go's crypto/sha256 MarshalBinary (as Distribution saves

@@ -8,11 +8,12 @@ namespace pier {
 
 namespace {
 
+// 1*DIGIT (RFC 9110's ranges; n of listings): no sign, so "-0" is no number.
 std::optional<std::int64_t> parseNumber(std::string_view text) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
   std::int64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+  std::from_chars(text.data(), text.data() + text.size(), value); // 18 digits always fit
   return value;
 }
 

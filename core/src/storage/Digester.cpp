@@ -27,12 +27,26 @@ template <typename Context> std::string serialize(const std::string& algorithm, 
   return state;
 }
 
+// What a context restored from storage must hold: a buffered length (num)
+// inside the block, else OpenSSL's next update writes out of bounds, and the
+// digest length of the algorithm, else the final step writes nothing.
+bool isSound(const SHA256_CTX& context) {
+  return context.num < SHA256_CBLOCK && context.md_len == SHA256_DIGEST_LENGTH;
+}
+
+bool isSound(const SHA512_CTX& context) {
+  return context.num < SHA512_CBLOCK && context.md_len == SHA512_DIGEST_LENGTH;
+}
+
 template <typename Context>
 bool deserialize(const std::string& algorithm, std::string_view state, Context& context) {
   std::string header = "pier-hashstate-" + algorithm + "-" + std::to_string(sizeof(Context)) + ":";
   if (state.size() != header.size() + sizeof(Context) || state.substr(0, header.size()) != header)
     return false;
-  std::memcpy(&context, state.data() + header.size(), sizeof(Context));
+  Context restored;
+  std::memcpy(&restored, state.data() + header.size(), sizeof(Context));
+  if (!isSound(restored)) return false;
+  context = restored;
   return true;
 }
 

@@ -56,7 +56,6 @@ private:
   std::int64_t bytesRead_ = 0;
   ChunkedDecoder decoder_;
   std::string raw_; // wire bytes the chunked decoder has not used
-  std::size_t rawUsed_ = 0;
   bool done_ = false;
   Failure failure_ = Failure::none;
   std::chrono::steady_clock::time_point windowStart_;
