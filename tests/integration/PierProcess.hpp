@@ -80,6 +80,15 @@ CommandResult runPier(const std::vector<std::string>& arguments,
 // `extra` is appended (YAML at the top level).
 std::string filesystemConfig(const std::filesystem::path& root, const std::string& extra = {});
 
+// Whether this build runs under sanitizers (PIER_SANITIZE): their shadow
+// memory and quarantine add tens of MiB, so memory bounds are checked only
+// in the plain builds.
+#ifdef PIER_SANITIZED
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // Fails the current test when a pier process's output holds a sanitizer's
 // report; what names the process in the failure.
 void expectNoSanitizerReport(const std::string& output, const std::string& what);
