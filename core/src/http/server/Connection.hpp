@@ -33,6 +33,10 @@ struct Connection {
   std::int64_t fileLeft = 0;
   bool corked = false;
   bool closeWhenSent = false;
+  bool lingerOnClose = false; // the client may still be sending a request that was answered unread
+  bool lingering = false;     // answered and shut down for writing; what arrives is dropped until lingerUntil
+  std::int64_t lingerUntil = 0;
+  std::int64_t lingered = 0;    // bytes dropped while lingering
   bool requestInFlight = false; // counted in the server's in-flight requests
 
   std::atomic<bool> armed{false};        // waiting in epoll: the timer may expire it
