@@ -31,11 +31,8 @@ using http::Connection;
 
 namespace {
 
-// Lingering close: after answering a request whose body it did not read, the
-// server reads and drops what still comes, for at most this long and this
-// many bytes. A client that sends its whole body before it reads (the usual
-// blocking client) finishes a 4 MiB manifest or a small layer well within
-// both; one still sending after 64 MiB was never going to stop.
+// Lingering close: what still comes after an answer to an unread body is
+// dropped for at most this long and this many bytes (why: ARCHITECTURE.md).
 constexpr std::int64_t kLingerMilliseconds = 5000;
 constexpr std::int64_t kLingerMaxBytes = std::int64_t(64) << 20;
 constexpr std::size_t kLingerBytesPerWake = 1 << 20; // then the connection goes back to epoll: fair to others
@@ -340,17 +337,9 @@ void HttpServer::closeAfterAnswer(Connection* connection) {
 }
 
 void HttpServer::onLingering(Connection* connection) {
-  char buffer[16 * 1024];
-  for (std::size_t dropped = 0; dropped < kLingerBytesPerWake;) {
-    ssize_t got = ::recv(connection->fd, buffer, sizeof buffer, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    // The client closed, or reset, or the timer shut the socket down at lingerUntil.
-    if (got <= 0) return close(connection);
-    dropped += static_cast<std::size_t>(got);
-    connection->lingered += got;
-    if (connection->lingered > kLingerMaxBytes) return close(connection);
-  }
+  // Ended by the client closing, or by the timer shutting the socket down at lingerUntil.
+  long long dropped = http::dropArrived(*connection, kLingerBytesPerWake);
+  if (dropped < 0 || (connection->lingered += dropped) > kLingerMaxBytes) return close(connection);
   arm(connection, EPOLLIN, connection->lingerUntil);
 }
 

@@ -53,6 +53,10 @@ ssize_t receiveSome(Connection& connection, char* out, std::size_t size);
 ssize_t sendSome(Connection& connection, const char* data, std::size_t size);
 short waitEvents(const Connection& connection, short wanted);
 
+// Reads and drops up to max bytes of what has arrived, straight from the socket (a lingering close);
+// the bytes dropped, or -1 when the peer closed or the socket failed.
+long long dropArrived(Connection& connection, std::size_t max);
+
 // Milliseconds on the steady clock, the unit of Connection::deadline.
 std::int64_t steadyMilliseconds();
 
