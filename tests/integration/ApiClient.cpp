@@ -70,6 +70,8 @@ std::string sha512Of(std::string_view data) {
            << "status " << response.status << ", not " << status << "; body " << response.body;
   if (std::string problem = errorBodyProblem(response); !problem.empty())
     return ::testing::AssertionFailure() << problem << "; body " << response.body;
+  if (response.header("Docker-Distribution-API-Version") != "registry/2.0")
+    return ::testing::AssertionFailure() << "no Docker-Distribution-API-Version: registry/2.0";
   std::string first =
       parseJson(response.body)->getArray("errors")->getObject(0)->getValue<std::string>("code");
   if (first != code) return ::testing::AssertionFailure() << "code " << first << ", not " << code;

@@ -20,7 +20,8 @@ namespace pier::test::api {
 std::string sha256Of(std::string_view data); // "sha256:<hex>"
 std::string sha512Of(std::string_view data); // "sha512:<hex>"
 
-// The response is the Distribution error JSON whose first code is `code`, with `status`.
+// The response is the Distribution error JSON whose first code is `code`, with `status` and the
+// API version header.
 ::testing::AssertionResult isError(const HttpResponse& response, int status, const std::string& code);
 
 // Blob content with its sha256 digest.

@@ -14,25 +14,38 @@ SlowRequest::SlowRequest(std::uint16_t port, std::string head, std::string body,
   if (sourceHost != "127.0.0.1") socket_.impl()->bind(Poco::Net::SocketAddress(sourceHost, 0), false);
   socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
   socket_.setReceiveTimeout(Poco::Timespan(30, 0));
+  socket_.setSendTimeout(Poco::Timespan(30, 0));
   socket_.sendBytes(head.data(), static_cast<int>(head.size()));
   sender_ = std::thread([this] {
     try {
-      for (char byte : body_) {
+      // All at once: pieces of up to 1 MiB, each a blocking send.
+      const std::size_t piece = interval_.count() == 0 ? std::size_t(1) << 20 : 1;
+      for (std::size_t sent = 0; sent < body_.size();) {
         for (auto waited = std::chrono::milliseconds(0); waited < interval_ && !stop_;
              waited += std::chrono::milliseconds(10))
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         if (stop_) return;
-        if (socket_.sendBytes(&byte, 1) != 1) return;
+        int n =
+            socket_.sendBytes(body_.data() + sent, static_cast<int>(std::min(piece, body_.size() - sent)));
+        if (n <= 0) {
+          sendFailed_ = true;
+          return;
+        }
+        sent += static_cast<std::size_t>(n);
       }
       bodySent_ = true;
     } catch (const std::exception&) {
-      // The server closed the connection.
+      sendFailed_ = true; // the server closed the connection
     }
   });
 }
 
 SlowRequest::~SlowRequest() {
   stop_ = true;
+  try {
+    socket_.shutdown(); // wakes a sender blocked on a server that does not read
+  } catch (const std::exception&) {
+  }
   sender_.join();
   try {
     socket_.close();

@@ -2,7 +2,9 @@
 
 // A client that sends a request body slowly, from its own thread: the head
 // at once, then one byte every `interval`, as a trickling (or stalled)
-// client does. For tests of locks, minimum rates and shutdown.
+// client does; with an interval of 0, the whole body at once, as a blocking
+// client that reads only after it has written everything. For tests of
+// locks, minimum rates, shutdown and raw bytes on the wire.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -29,6 +31,8 @@ public:
 
   // True once every byte of the body is sent.
   bool bodySent() const { return bodySent_.load(); }
+  // True once a send failed: the server closed (or reset) the connection before the body was out.
+  bool sendFailed() const { return sendFailed_.load(); }
   // Waits (at most limit) for the response head; status 0 when none came.
   HttpResponse response(std::chrono::milliseconds limit);
   // Shuts down the sending side (a half-close); the connection still reads.
@@ -49,6 +53,7 @@ private:
   std::string body_;
   std::chrono::milliseconds interval_;
   std::atomic<bool> bodySent_{false};
+  std::atomic<bool> sendFailed_{false};
   std::atomic<bool> stop_{false};
   std::thread sender_;
 };

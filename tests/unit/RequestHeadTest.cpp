@@ -80,6 +80,8 @@ TEST(RequestHead, AbsoluteFormAndAsteriskTargets) {
   ASSERT_EQ(result.status, HeadStatus::complete);
   EXPECT_EQ(result.head.target, "http://h/v2/?q=1");
   expectComplete("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n");
+  for (const char* target : {"v2/", "h:80", "://h/v2/", "1http://h/", "ht tp://h/"})
+    expectError("GET " + std::string(target) + " HTTP/1.1\r\nHost: h\r\n\r\n", 400, target);
 }
 
 TEST(RequestHead, EverySplitPointIsIncompleteThenComplete) {

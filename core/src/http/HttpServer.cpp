@@ -31,7 +31,11 @@ using http::Connection;
 
 namespace {
 
-constexpr std::size_t kMaxDrain = 256 * 1024; // an unread body up to this is read and dropped
+// Lingering close: what still comes after an answer to an unread body is
+// dropped for at most this long and this many bytes (why: ARCHITECTURE.md).
+constexpr std::int64_t kLingerMilliseconds = 5000;
+constexpr std::int64_t kLingerMaxBytes = std::int64_t(64) << 20;
+constexpr std::size_t kLingerBytesPerWake = 1 << 20; // then the connection goes back to epoll: fair to others
 constexpr int kAcceptBatch = 256;
 constexpr std::int64_t kSendfileChunk = std::int64_t(1) << 30;
 constexpr auto kTimerTick = std::chrono::milliseconds(100);
@@ -198,7 +202,9 @@ void HttpServer::workerLoop() {
     }
     auto* connection = static_cast<Connection*>(event.data.ptr);
     connection->armed = false;
-    if (connection->tls && !connection->tls->established())
+    if (connection->lingering)
+      onLingering(connection);
+    else if (connection->tls && !connection->tls->established())
       onHandshake(connection);
     else if (connection->sending())
       onWritable(connection);
@@ -316,6 +322,27 @@ void HttpServer::close(Connection* connection) {
   delete connection;
 }
 
+void HttpServer::closeAfterAnswer(Connection* connection) {
+  // Closing with unread bytes in the receive buffer makes the kernel send a
+  // reset, which can destroy the answer before the client has read it (a
+  // client that writes its whole body first never sees it). So: no more
+  // writing, read and drop for a bounded time, then close.
+  if (!connection->lingerOnClose || stopping_) return close(connection);
+  connection->lingerOnClose = false;
+  connection->lingering = true;
+  connection->tls.reset(); // its close_notify goes out first; what follows is read as raw bytes
+  ::shutdown(connection->fd, SHUT_WR);
+  connection->lingerUntil = http::steadyMilliseconds() + kLingerMilliseconds;
+  arm(connection, EPOLLIN, connection->lingerUntil);
+}
+
+void HttpServer::onLingering(Connection* connection) {
+  // Ended by the client closing, or by the timer shutting the socket down at lingerUntil.
+  long long dropped = http::dropArrived(*connection, kLingerBytesPerWake);
+  if (dropped < 0 || (connection->lingered += dropped) > kLingerMaxBytes) return close(connection);
+  arm(connection, EPOLLIN, connection->lingerUntil);
+}
+
 bool HttpServer::answeredPlainHttp(Connection* connection) {
   unsigned char first = 0;
   ssize_t got = ::recv(connection->fd, &first, 1, MSG_PEEK);
@@ -376,7 +403,7 @@ void HttpServer::serveInput(Connection* connection) {
         if (!readAvailable(connection)) return close(connection);
         if (!connection->input.empty()) continue;
       }
-      if (connection->closeWhenSent) return close(connection);
+      if (connection->closeWhenSent) return closeAfterAnswer(connection);
       return waitForInput(connection);
     }
     http::HeadParse parse = http::parseRequestHead(connection->input, limits_.maxHeadSize);
@@ -397,7 +424,7 @@ void HttpServer::serveInput(Connection* connection) {
       if (!flush(connection)) return waitToWrite(connection);
     }
     afterResponse(connection);
-    if (connection->closeWhenSent) return close(connection);
+    if (connection->closeWhenSent) return closeAfterAnswer(connection);
   }
 }
 
@@ -415,20 +442,24 @@ void HttpServer::serveRequest(Connection* connection, const http::RequestHead& h
   // Unanswered, or failed after the head went out (a storage read that broke
   // off): only closing tells the client its body is short of Content-Length.
   if (!request.responded() || !request.response().getKeepAlive()) connection->closeWhenSent = true;
-  // A body left unread would be read as the next request: drop a short one, close for a long one.
-  if (!request.bodyReader().drain(kMaxDrain)) connection->closeWhenSent = true;
   if (stopping_) connection->closeWhenSent = true;
+  // A body left unread would be read as the next request: drop a short one,
+  // or close, lingering while the rest of it arrives.
+  http::RequestBody& body = request.bodyReader();
+  if (!connection->closeWhenSent && !body.drain()) connection->closeWhenSent = true;
+  if (connection->closeWhenSent && !body.complete()) connection->lingerOnClose = true;
 }
 
 void HttpServer::answerMalformed(Connection* connection, int status, const std::string& message) {
   auto [code, reason] = headErrorCode(status);
   connection->output += cannedResponse(status, reason, errorJson(*code, message), "");
   connection->closeWhenSent = true;
+  connection->lingerOnClose = true; // the rest of the request may still be coming
   connection->input.clear();
   app_.logger().write(LogLevel::info, "malformed request",
                       {{"status", std::to_string(status)}, {"error", message}, {"remote", connection->peer}});
   if (!flush(connection)) return waitToWrite(connection);
-  close(connection);
+  closeAfterAnswer(connection);
 }
 
 HttpServer::Sent HttpServer::sendOutput(Connection* connection) {
@@ -514,7 +545,7 @@ void HttpServer::afterResponse(Connection* connection) {
 void HttpServer::onWritable(Connection* connection) {
   if (!flush(connection)) return waitToWrite(connection);
   afterResponse(connection);
-  if (connection->closeWhenSent) return close(connection);
+  if (connection->closeWhenSent) return closeAfterAnswer(connection);
   serveInput(connection);
 }
 

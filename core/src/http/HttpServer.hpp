@@ -81,6 +81,9 @@ private:
   // Arms for room to write, with the send deadline.
   void waitToWrite(http::Connection* connection);
   void close(http::Connection* connection);
+  // Closes a connection whose answer is sent; with lingerOnClose, as nginx's lingering close.
+  void closeAfterAnswer(http::Connection* connection);
+  void onLingering(http::Connection* connection);
 
   App& app_;
   std::unique_ptr<Dispatcher> dispatcher_;

@@ -1,5 +1,6 @@
 #include "http/server/Connection.hpp"
 
+#include <cerrno>
 #include <chrono>
 
 #include <sys/socket.h>
@@ -18,6 +19,22 @@ ssize_t sendSome(Connection& connection, const char* data, std::size_t size) {
 
 short waitEvents(const Connection& connection, short wanted) {
   return connection.tls ? static_cast<short>(connection.tls->waitEvents()) : wanted;
+}
+
+long long dropArrived(Connection& connection, std::size_t max) {
+  char buffer[16 * 1024];
+  long long dropped = 0;
+  while (static_cast<std::size_t>(dropped) < max) {
+    ssize_t got = ::recv(connection.fd, buffer, sizeof buffer, 0);
+    if (got > 0) {
+      dropped += got;
+      continue;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return -1;
+  }
+  return dropped;
 }
 
 std::int64_t steadyMilliseconds() {

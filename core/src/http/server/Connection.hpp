@@ -33,6 +33,10 @@ struct Connection {
   std::int64_t fileLeft = 0;
   bool corked = false;
   bool closeWhenSent = false;
+  bool lingerOnClose = false; // the client may still be sending a request that was answered unread
+  bool lingering = false;     // answered and shut down for writing; what arrives is dropped until lingerUntil
+  std::int64_t lingerUntil = 0;
+  std::int64_t lingered = 0;    // bytes dropped while lingering
   bool requestInFlight = false; // counted in the server's in-flight requests
 
   std::atomic<bool> armed{false};        // waiting in epoll: the timer may expire it
@@ -48,6 +52,10 @@ struct Connection {
 ssize_t receiveSome(Connection& connection, char* out, std::size_t size);
 ssize_t sendSome(Connection& connection, const char* data, std::size_t size);
 short waitEvents(const Connection& connection, short wanted);
+
+// Reads and drops up to max bytes of what has arrived, straight from the socket (a lingering close);
+// the bytes dropped, or -1 when the peer closed or the socket failed.
+long long dropArrived(Connection& connection, std::size_t max);
 
 // Milliseconds on the steady clock, the unit of Connection::deadline.
 std::int64_t steadyMilliseconds();

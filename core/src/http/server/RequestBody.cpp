@@ -125,15 +125,16 @@ std::streamsize RequestBody::xsgetn(char* out, std::streamsize size) {
   return total;
 }
 
-bool RequestBody::drain(std::size_t max) {
+bool RequestBody::drainable() const {
+  return done_ || (failure_ == Failure::none && !chunked_ && !sendContinue_ && left_ <= kDrainLimit);
+}
+
+bool RequestBody::drain() {
   if (done_) return true;
-  if (failure_ != Failure::none) return false;
-  // A long declared body is not waited for.
-  if (!chunked_ && left_ > static_cast<std::int64_t>(max)) return false;
-  std::size_t dropped = static_cast<std::size_t>(egptr() - gptr());
+  if (!drainable()) return false;
   setg(buffer_, buffer_, buffer_);
   try {
-    while (!done_ && dropped <= max) dropped += read(buffer_, sizeof buffer_);
+    while (!done_) read(buffer_, sizeof buffer_);
   } catch (const std::exception&) {
     return false;
   }

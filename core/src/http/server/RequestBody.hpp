@@ -35,8 +35,14 @@ public:
   bool complete() const { return done_; }
   Failure failure() const { return failure_; }
   std::int64_t bytesRead() const { return bytesRead_; } // body bytes, without chunked framing
-  // Reads and drops up to max more bytes; true when the body then ended.
-  bool drain(std::size_t max);
+  // An unread body up to this is read and dropped after the answer, keeping the connection.
+  static constexpr std::int64_t kDrainLimit = 256 * 1024;
+  // False when drain() will not be tried: a longer, chunked, failed or
+  // 100-continue body (the client waits to be told to send it) closes the
+  // connection after the answer, which then says Connection: close.
+  bool drainable() const;
+  // Reads and drops the rest of a drainable body; true when the body then ended.
+  bool drain();
 
 protected:
   int_type underflow() override;

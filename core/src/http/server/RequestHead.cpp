@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 
 #include "http/server/HttpSyntax.hpp"
@@ -57,6 +58,18 @@ int parseRequestLine(std::string_view line, RequestLine& out, const char*& messa
       message = "invalid character in the request target";
       return 400;
     }
+  // origin-form ("/path"), absolute-form ("scheme://...") or asterisk-form ("*"); "v2/" is none
+  // of them (RFC 9112 section 3.2), and a registry takes no CONNECT authority-form.
+  std::size_t scheme = out.target.find("://");
+  bool absolute =
+      scheme != std::string_view::npos && scheme > 0 &&
+      std::isalpha(static_cast<unsigned char>(out.target[0])) &&
+      out.target.substr(0, scheme).find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") == std::string_view::npos;
+  if (out.target[0] != '/' && out.target != "*" && !absolute) {
+    message = "request target is neither a path nor an absolute URI";
+    return 400;
+  }
   std::string_view version = rest.substr(sp2 + 1);
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !digit(version[5]) || version[6] != '.' ||

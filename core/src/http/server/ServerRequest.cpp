@@ -75,6 +75,8 @@ void ServerRequest::queueHead() {
   responded_ = true;
   response_.set("Date", httpDate());
   response_.set("Server", "pier");
+  // Answered before its body was read and too much of it is left: the client is told the connection ends.
+  if (!body_.drainable()) response_.setKeepAlive(false);
   if (!response_.getKeepAlive()) connection_.closeWhenSent = true;
   std::ostringstream head;
   response_.write(head);
