@@ -521,17 +521,17 @@ private:
     std::string directory = parentOf(filePath);
     std::vector<std::string> missing; // deepest first
     struct stat st {};
-    for (std::string at = directory; at.size() > root_.size() && ::stat(at.c_str(), &st) != 0;
+    for (std::string at = directory; at.size() >= root_.size() && ::stat(at.c_str(), &st) != 0;
          at = parentOf(at)) {
       if (errno != ENOENT) fail("cannot create the directory of", path, errno);
       missing.push_back(at);
     }
     for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
       int made = ::mkdir(it->c_str(), 0777);
-      if (made != 0 && errno == ENOENT && it == missing.rbegin()) { // the root is missing too
+      if (made != 0 && errno == ENOENT && it == missing.rbegin()) { // above the root is missing too
         std::error_code error;
-        std::filesystem::create_directories(root_, error);
-        if (error) throw StorageError("cannot create the root directory " + root_ + ": " + error.message());
+        std::filesystem::create_directories(parentOf(*it), error);
+        if (error) throw StorageError("cannot create the directory of " + path + ": " + error.message());
         made = ::mkdir(it->c_str(), 0777);
       }
       // EEXIST: a concurrent call created it; its entry is synced here too, before this call returns.
