@@ -283,6 +283,8 @@ def write_report(path, args, bench, servers, memory, info, started, command, loa
         bench.conn.report(w)
     if bench and bench.notify:
         bench.notify.report(w)
+    if bench and bench.durability:
+        bench.durability.report(w)
     if bench and bench.s3:
         bench.s3.report(w)
     if bench and bench.catalog:

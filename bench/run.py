@@ -35,6 +35,7 @@ from pathlib import Path
 
 from connections import PIER_HTTP_EXTENSIONS, ConnBench, raise_nofile
 from catalog import CatalogBench
+from durability import DurabilityBench
 from notify import NotifyBench
 from s3 import S3Bench
 from clients import (Client, Content, build_httpload, file_digest, push_blob_bytes, push_chunked, push_monolithic,
@@ -112,6 +113,7 @@ class Bench:
         self.httpload = build_httpload(base)
         self.conn = ConnBench(self) if args.only in ("all", "connections") else None
         self.notify = NotifyBench(self) if args.only in ("all", "notifications") else None
+        self.durability = DurabilityBench(self) if args.only in ("all", "durability") else None
         self.s3 = S3Bench(self) if args.only in ("all", "s3") else None
         self.catalog = CatalogBench(self) if args.only in ("all", "catalog") else None
         self.push_path = base / "push.bin"
@@ -263,6 +265,8 @@ class Bench:
                 self.conn.run(rnd)
             if self.notify:
                 self.notify.run(rnd)
+            if self.durability:
+                self.durability.run(rnd)
             if self.s3:
                 self.s3.run(rnd)
             if self.catalog:
@@ -307,12 +311,15 @@ def parse_args(argv):
                    help="markdown included in the report where a target is not met (default bench/PROFILE.md)")
     p.add_argument("--tmpdir", help="where the temporary roots go (default: the system's)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (configs, logs, roots)")
-    p.add_argument("--only", default="all", choices=["all", "base", "connections", "notifications", "s3", "catalog"],
+    p.add_argument("--only", default="all", choices=["all", "base", "connections", "notifications", "s3", "catalog",
+                                                           "durability"],
                    help="run only the issue 4 measures (base), the connection scenarios of issue 9, the push "
                         "time with a notification endpoint down of issue 11, the registries on Ceph RGW of "
-                        "issue 12 or the catalog at many repositories of issue 13")
+                        "issue 12, the catalog at many repositories of issue 13 or the cost of fsync of issue 14")
     p.add_argument("--catalog-sizes", type=lambda s: [int(x) for x in s.split(",")],
                    help="repository counts for the catalog measure (default 100,100000; smoke 100,1000)")
+    p.add_argument("--durability-ops", type=int,
+                   help="pushes of each kind per server per durability round (default 200; smoke 10)")
     p.add_argument("--notify-images", type=int,
                    help="images pushed per notification run (default 300; smoke 10)")
     p.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")],
@@ -328,11 +335,11 @@ def parse_args(argv):
     a = p.parse_args(argv)
     full = dict(rounds=3, duration=10, big_mib=256, small_count=500, manifests=10, tags=100, repos=50, push_mib=256,
                 chunk_mib=8, push_count=2, blob_repeats=4, levels=[64, 512, 2000, 8000], conn_duration=5,
-                slowloris=1000, downloads=2000, conn_timeout_ms=5000, notify_images=300,
+                slowloris=1000, downloads=2000, conn_timeout_ms=5000, notify_images=300, durability_ops=200,
                 catalog_sizes=[100, 100000])
     smoke = dict(rounds=1, duration=1, big_mib=4, small_count=20, manifests=2, tags=4, repos=3, push_mib=4,
                  chunk_mib=1, push_count=1, blob_repeats=1, levels=[64, 256], conn_duration=1, slowloris=100,
-                 downloads=20, conn_timeout_ms=2000, notify_images=10,
+                 downloads=20, conn_timeout_ms=2000, notify_images=10, durability_ops=10,
                  catalog_sizes=[100, 1000])
     for k, dv in (smoke if a.smoke else full).items():
         if getattr(a, k) is None:
@@ -341,7 +348,7 @@ def parse_args(argv):
         a.small_max_kib = min(a.small_max_kib, 8)
     for k in ("rounds", "duration", "big_mib", "small_count", "manifests", "tags", "push_mib", "chunk_mib",
               "push_count", "connections", "wrk_threads", "blob_repeats", "conn_duration", "slowloris", "downloads",
-              "conn_timeout_ms", "conn_threads", "notify_images"):
+              "conn_timeout_ms", "conn_threads", "notify_images", "durability_ops"):
         if getattr(a, k) < 1:
             p.error(f"--{k.replace('_', '-')} must be at least 1")
     if not 0 <= a.repos <= 90:
@@ -355,7 +362,7 @@ def parse_args(argv):
     if a.time_limit is None:
         runs = 17 + 6 * (a.blob_repeats - 1)  # a bound: repeated runs are shorter
         per_round = runs * (a.duration + 5) + 4 * a.push_count * (a.push_mib / 20 + 10)
-        if a.only in ("connections", "notifications", "s3", "catalog"):
+        if a.only in ("connections", "notifications", "s3", "catalog", "durability"):
             per_round = 0
         if a.only in ("all", "catalog"):  # two registries, two pages per size; writing the roots, once
             per_round += 4 * len(a.catalog_sizes) * (a.duration + 65)
@@ -364,6 +371,8 @@ def parse_args(argv):
             per_round += 4 * (4 * (a.duration + 5) + a.push_mib / 20 + a.big_mib / 10 + 30)
         if a.only in ("all", "notifications"):  # six registries, each pushing its images (Distribution ~20 ms each)
             per_round += 6 * (a.notify_images * 0.05 + 10)
+        if a.only in ("all", "durability"):  # three registries, four kinds, a 1 MiB push ~30 ms
+            per_round += 3 * 4 * (a.durability_ops * 0.05 + 5)
         if a.only in ("all", "connections"):  # each connection run: its duration, the timeout, the slowloris set-up
             per_round += 2 * (2 * len(a.levels) + 4) * (a.conn_duration + a.conn_timeout_ms / 1000 + 10)
         a.time_limit = int(300 + a.big_mib / 5 + a.rounds * per_round * 2)

@@ -10,6 +10,12 @@
 // commit() fsyncs and renames it into place. Names starting with ".pier-" are
 // the driver's own: they are hidden from list, walk and stat, and paths that
 // use them are refused.
+//
+// Durability (`sync`, default true): before a call returns, the file's data,
+// the rename into its directory and every directory makeParents created (its
+// entry in its parent) are fsynced; a move syncs both directories. With
+// sync: false nothing is fsynced (tmpfs, throwaway caches): a crash of the
+// machine may lose what was acknowledged, a crash of the process does not.
 
 #include <algorithm>
 #include <cerrno>
@@ -100,12 +106,13 @@ void writeAll(int fd, const char* data, std::size_t size, const std::string& pat
   }
 }
 
-void syncFile(int fd, const std::string& path) {
-  if (::fsync(fd) != 0) fail("cannot sync", path, errno);
+void syncFile(bool sync, int fd, const std::string& path) {
+  if (sync && ::fsync(fd) != 0) fail("cannot sync", path, errno);
 }
 
-// Makes a rename in the directory durable.
-void syncDirectory(const std::string& directory) {
+// Makes a rename or a new entry in the directory durable.
+void syncDirectory(bool sync, const std::string& directory) {
+  if (!sync) return;
   Descriptor fd(openFile(directory, O_RDONLY | O_DIRECTORY));
   if (!fd) fail("cannot open directory", directory, errno);
   // Some filesystems cannot sync a directory; their renames are as durable as they get.
@@ -207,26 +214,32 @@ private:
 class FilesystemWriter final : public FileWriter {
 public:
   FilesystemWriter(Descriptor fd, std::string path, std::string partialPath, std::string finalPath,
-                   std::int64_t size)
+                   std::int64_t size, bool sync)
       : fd_(std::move(fd)), path_(std::move(path)), partialPath_(std::move(partialPath)),
-        finalPath_(std::move(finalPath)), size_(size) {
+        finalPath_(std::move(finalPath)), size_(size), sync_(sync) {
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) fail("cannot stat", path_, errno);
     device_ = st.st_dev;
     inode_ = st.st_ino;
   }
 
-  ~FilesystemWriter() override { close(); }
+  ~FilesystemWriter() override { fd_.reset(); }
 
   void write(const char* data, std::size_t size) override {
     ensureOpen();
     writeAll(fd_.get(), data, size, path_);
     size_ += static_cast<std::int64_t>(size);
+    unsynced_ = true;
   }
 
   std::int64_t size() const override { return size_; }
 
-  void close() override { fd_.reset(); }
+  // Synced: an upload saves its hash state at this size next, which must not
+  // survive a power loss that the bytes before it do not.
+  void close() override {
+    if (fd_ && unsynced_) syncFile(sync_, fd_.get(), path_);
+    fd_.reset();
+  }
 
   void cancel(const Context& /*context*/) override {
     if (!fd_) return;
@@ -237,13 +250,13 @@ public:
 
   void commit(const Context& /*context*/) override {
     ensureOpen();
-    syncFile(fd_.get(), path_);
+    syncFile(sync_, fd_.get(), path_);
     if (!isStillOurs())
       throw StorageError("cannot commit " + path_ +
                          ": its uncommitted content was replaced by another writer");
     if (::rename(partialPath_.c_str(), finalPath_.c_str()) != 0) fail("cannot commit", path_, errno);
     fd_.reset();
-    syncDirectory(parentOf(finalPath_));
+    syncDirectory(sync_, parentOf(finalPath_));
   }
 
 private:
@@ -263,14 +276,16 @@ private:
   std::string partialPath_;
   std::string finalPath_;
   std::int64_t size_;
+  bool sync_;
+  bool unsynced_ = false; // written since opened
   dev_t device_ = 0;
   ino_t inode_ = 0;
 };
 
 class FilesystemDriver final : public StorageDriver {
 public:
-  FilesystemDriver(std::string rootDirectory, std::int64_t maxThreads)
-      : root_(std::move(rootDirectory)), maxThreads_(maxThreads) {}
+  FilesystemDriver(std::string rootDirectory, std::int64_t maxThreads, bool sync)
+      : root_(std::move(rootDirectory)), maxThreads_(maxThreads), sync_(sync) {}
 
   std::string name() const override { return "filesystem"; }
 
@@ -299,7 +314,7 @@ public:
     std::string directory = makeParents(path, finalPath);
     replaceAtomically(path, directory, finalPath,
                       [&](int fd) { writeAll(fd, content.data(), content.size(), path); });
-    syncDirectory(directory);
+    syncDirectory(sync_, directory);
   }
 
   std::unique_ptr<FileReader> reader(const Context& /*context*/, const std::string& path,
@@ -327,7 +342,7 @@ public:
     off_t size = ::lseek(fd.get(), 0, SEEK_END);
     if (size < 0) fail("cannot seek in", path, errno);
     return std::make_unique<FilesystemWriter>(std::move(fd), path, std::move(partial), std::move(finalPath),
-                                              static_cast<std::int64_t>(size));
+                                              static_cast<std::int64_t>(size), sync_);
   }
 
   // An append with no uncommitted content continues the committed file (as
@@ -365,7 +380,7 @@ public:
     if (!fd) fail("cannot create", temporary, errno);
     try {
       fill(fd.get());
-      syncFile(fd.get(), path);
+      syncFile(sync_, fd.get(), path);
       fd.reset();
       if (::rename(temporary.c_str(), target.c_str()) != 0) fail("cannot write", path, errno);
     } catch (...) {
@@ -405,9 +420,9 @@ public:
       if (errno == ENOENT) throw PathNotFoundError(source);
       fail("cannot move " + source + " to", destination, errno);
     }
-    syncDirectory(destinationDirectory);
+    syncDirectory(sync_, destinationDirectory);
     std::string sourceDirectory = parentOf(sourcePath);
-    if (sourceDirectory != destinationDirectory) syncDirectory(sourceDirectory);
+    if (sourceDirectory != destinationDirectory) syncDirectory(sync_, sourceDirectory);
   }
 
   void remove(const Context& /*context*/, const std::string& path) override {
@@ -423,7 +438,14 @@ public:
         if (error) break;
       }
     } else {
-      std::filesystem::remove_all(target, error);
+      // Renamed away first: a crash in the middle of the delete leaves a
+      // temporary for the purger, never half of what was there.
+      std::string directory = parentOf(target);
+      std::string doomed = childPath(directory, std::string(kTemporaryPrefix) + std::string(baseName(path)) +
+                                                    "." + randomSuffix());
+      if (::rename(target.c_str(), doomed.c_str()) != 0) failOrNotFound("cannot delete", path, errno);
+      syncDirectory(sync_, directory);
+      std::filesystem::remove_all(doomed, error);
     }
     if (error) throw StorageError("cannot delete " + path + ": " + error.message());
   }
@@ -436,6 +458,29 @@ public:
       failOrNotFound("cannot walk", path, error);
     }
     walkNames(context, path, names, visit);
+  }
+
+  // Temporaries (files being written, directories being deleted) are only
+  // alive within one call: an old one was cut off by a crash. Partial files
+  // belong to uploads, which the purger removes.
+  std::size_t purgeLeftovers(const Context& context, std::chrono::system_clock::time_point before) override {
+    std::size_t removed = 0;
+    std::error_code error;
+    std::filesystem::recursive_directory_iterator it(fullPath("/"), error), end;
+    for (; !error && it != end; it.increment(error)) {
+      context.throwIfDone();
+      if (!it->path().filename().string().starts_with(kTemporaryPrefix)) continue;
+      it.disable_recursion_pending();
+      struct stat st {};
+      if (::lstat(it->path().c_str(), &st) != 0) continue;
+      st.st_mtim = st.st_ctim; // the rename that made it a temporary changed ctime
+      if (toFileInfo("/", st).modTime >= before) continue;
+      std::error_code removeError;
+      if (std::filesystem::remove_all(it->path(), removeError) > 0) ++removed;
+    }
+    if (error && error != std::errc::no_such_file_or_directory)
+      throw StorageError("cannot look for leftover files: " + error.message());
+    return removed;
   }
 
 private:
@@ -469,12 +514,30 @@ private:
     return root_ + path;
   }
 
-  // Creates the directories above a file's full path; returns its directory.
+  // Creates the directories above a file's full path, each one's entry synced
+  // in its parent (a file in a new directory is lost with the directory);
+  // returns the file's directory.
   std::string makeParents(const std::string& path, const std::string& filePath) const {
     std::string directory = parentOf(filePath);
-    std::error_code error;
-    std::filesystem::create_directories(directory, error);
-    if (error) throw StorageError("cannot create the directory of " + path + ": " + error.message());
+    std::vector<std::string> missing; // deepest first
+    struct stat st {};
+    for (std::string at = directory; at.size() >= root_.size() && ::stat(at.c_str(), &st) != 0;
+         at = parentOf(at)) {
+      if (errno != ENOENT) fail("cannot create the directory of", path, errno);
+      missing.push_back(at);
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      int made = ::mkdir(it->c_str(), 0777);
+      if (made != 0 && errno == ENOENT && it == missing.rbegin()) { // above the root is missing too
+        std::error_code error;
+        std::filesystem::create_directories(parentOf(*it), error);
+        if (error) throw StorageError("cannot create the directory of " + path + ": " + error.message());
+        made = ::mkdir(it->c_str(), 0777);
+      }
+      // EEXIST: a concurrent call created it; its entry is synced here too, before this call returns.
+      if (made != 0 && errno != EEXIST) fail("cannot create the directory of", path, errno);
+      syncDirectory(sync_, parentOf(*it));
+    }
     return directory;
   }
 
@@ -496,6 +559,7 @@ private:
   // Accepted as Distribution accepts it; the server's thread pool bounds how
   // many calls block at once.
   std::int64_t maxThreads_;
+  bool sync_; // fsync before returning; false for storage whose loss does not matter
 };
 
 std::int64_t maxThreadsParameter(const Poco::JSON::Object& parameters) {
@@ -524,13 +588,14 @@ std::shared_ptr<StorageDriver> createFilesystemDriver(const Poco::JSON::Object& 
   std::vector<std::string> names;
   parameters.getNames(names);
   for (const auto& key : names) {
-    if (key != "rootdirectory" && key != "maxthreads")
+    if (key != "rootdirectory" && key != "maxthreads" && key != "sync")
       throw ConfigError(config::keyPath(prefix, key) + ": unknown parameter");
   }
   std::string root =
       config::getString(parameters, "rootdirectory", prefix, std::string(kDefaultRootDirectory));
   if (root.empty()) throw ConfigError(config::keyPath(prefix, "rootdirectory") + ": must not be empty");
   std::int64_t maxThreads = maxThreadsParameter(parameters);
+  bool sync = config::getFlag(parameters, "sync", prefix, true);
 
   std::error_code error;
   std::filesystem::path absolute = std::filesystem::absolute(root, error);
@@ -538,7 +603,7 @@ std::shared_ptr<StorageDriver> createFilesystemDriver(const Poco::JSON::Object& 
     throw ConfigError(config::keyPath(prefix, "rootdirectory") + ": \"" + root + "\": " + error.message());
   std::string normalized = absolute.lexically_normal().string();
   while (!normalized.empty() && normalized.back() == '/') normalized.pop_back();
-  return std::make_shared<FilesystemDriver>(std::move(normalized), maxThreads);
+  return std::make_shared<FilesystemDriver>(std::move(normalized), maxThreads, sync);
 }
 
 void registerFilesystemDriver(PluginRegistry& registry) {

@@ -60,15 +60,7 @@ public:
 
   // A boolean, or the strings "true"/"false" (environment overrides are strings).
   bool boolean(const std::string& key, bool fallback) const {
-    if (!has(key)) return fallback;
-    Poco::Dynamic::Var value = parameters_.get(key);
-    if (value.isBoolean()) return value.convert<bool>();
-    if (value.isString()) {
-      std::string text = value.extract<std::string>();
-      if (text == "true") return true;
-      if (text == "false") return false;
-    }
-    fail(key, "must be true or false");
+    return config::getFlag(parameters_, key, prefix_, fallback);
   }
 
   // An integer, or a string of digits; within [minimum, maximum].

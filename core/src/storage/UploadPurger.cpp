@@ -42,6 +42,12 @@ void UploadPurger::pass() {
       context.log(LogLevel::info,
                   (settings_.dryRun ? "upload purge (dry run) would remove " : "upload purge removed ") +
                       std::to_string(count) + " abandoned upload(s)");
+    // Temporary files of writes a crash cut off, anywhere in storage.
+    if (!settings_.dryRun) {
+      if (std::size_t leftovers = driver_.purgeLeftovers(context, cutoff))
+        context.log(LogLevel::info,
+                    "upload purge removed " + std::to_string(leftovers) + " leftover file(s)");
+    }
   } catch (const std::exception& e) {
     context.log(LogLevel::warn, std::string("upload purge failed: ") + e.what());
   }

@@ -63,7 +63,23 @@ std::int64_t UploadService::size(const Context& context, const std::string& repo
   auto writer = driver_.writer(context, paths::uploadData(repository, id), true);
   std::int64_t size = writer->size();
   writer->close();
+  requireUncommitted(context, repository, id, size);
   return size;
+}
+
+// An upload without data but with a hash state had its data moved to the blob
+// by a finish that a crash cut off before the upload was removed: it is done,
+// not an empty upload to start again.
+void UploadService::requireUncommitted(const Context& context, const std::string& repository,
+                                       const std::string& id, std::int64_t size) {
+  if (size > 0) return;
+  try {
+    if (driver_.list(context, paths::uploadHashStates(repository, id, kCanonicalAlgorithm)).empty()) return;
+  } catch (const PathNotFoundError&) {
+    return;
+  }
+  discard(context, repository, id);
+  throw uploadUnknown(id);
 }
 
 void UploadService::discard(const Context& context, const std::string& repository,
@@ -80,6 +96,7 @@ std::int64_t UploadService::appendLocked(const Context& context, const std::stri
                                          std::optional<std::int64_t> expectedStart, Digester& digester) {
   auto writer = driver_.writer(context, paths::uploadData(repository, id), true);
   const std::int64_t offset = writer->size();
+  requireUncommitted(context, repository, id, offset);
   if (expectedStart && *expectedStart != offset) {
     writer->close();
     throw errcode::Exception(errcode::RangeInvalid,

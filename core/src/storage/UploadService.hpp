@@ -56,6 +56,8 @@ private:
   std::int64_t appendLocked(const Context& context, const std::string& repository, const std::string& id,
                             UploadBody* body, std::optional<std::int64_t> expectedStart, Digester& digester);
   void discard(const Context& context, const std::string& repository, const std::string& id) noexcept;
+  void requireUncommitted(const Context& context, const std::string& repository, const std::string& id,
+                          std::int64_t size);
 
   BlobStore& blobs_;
   StorageDriver& driver_;

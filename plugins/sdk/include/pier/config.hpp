@@ -50,6 +50,21 @@ inline bool getBool(const Poco::JSON::Object& params, const std::string& key, co
   return value.convert<bool>();
 }
 
+// getBool that also takes the strings "true" and "false", as environment
+// overrides of plugin parameters arrive.
+inline bool getFlag(const Poco::JSON::Object& params, const std::string& key, const std::string& prefix,
+                    bool fallback) {
+  if (!params.has(key) || params.isNull(key)) return fallback;
+  Poco::Dynamic::Var value = params.get(key);
+  if (value.isString()) {
+    std::string text = value.extract<std::string>();
+    if (text == "true") return true;
+    if (text == "false") return false;
+    throw ConfigError(keyPath(prefix, key) + ": must be true or false, not \"" + text + "\"");
+  }
+  return getBool(params, key, prefix, fallback);
+}
+
 // Parses a Go-style duration such as "300ms", "10s", "1m30s", "2h" or a bare
 // integer of seconds. Throws std::invalid_argument when it is not one.
 inline std::chrono::milliseconds parseDuration(const std::string& text) {

@@ -88,6 +88,14 @@ public:
     return std::nullopt;
   }
 
+  // Removes the driver's own leftovers of calls a crash cut off (e.g. temporary
+  // files) last changed before `before`; returns how many. The upload purger
+  // calls it with its age.
+  virtual std::size_t purgeLeftovers(const Context& /*context*/,
+                                     std::chrono::system_clock::time_point /*before*/) {
+    return 0;
+  }
+
   // Visits everything below path depth first, in lexical order.
   virtual void walk(const Context& context, const std::string& path, const WalkFunction& visit) {
     walkChildren(context, path, visit);
