@@ -24,6 +24,7 @@
 #include "http/server/RequestHead.hpp"
 #include "http/server/ServerRequest.hpp"
 #include "http/server/Tls.hpp"
+#include "util/ThreadHandoff.hpp"
 
 namespace pier {
 
@@ -196,6 +197,7 @@ void HttpServer::workerLoop() {
     }
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0 || event.data.ptr == &wakeTag) return;
+    util::takeOver(event.data.ptr);
     if (event.data.ptr == &listenerTag) {
       acceptConnections();
       continue;
@@ -280,10 +282,12 @@ void HttpServer::acceptConnections() {
     epoll_event event{EPOLLIN | EPOLLONESHOT | EPOLLRDHUP, {.ptr = connection}};
     connection->deadline = deadline;
     connection->armed = true;
+    util::handOff(connection);
     if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0) close(connection);
   }
   if (accepting_) {
     epoll_event event{EPOLLIN | EPOLLONESHOT, {.ptr = &listenerTag}};
+    util::handOff(&listenerTag);
     ::epoll_ctl(epoll_, EPOLL_CTL_MOD, listener_, &event);
   }
 }
@@ -293,13 +297,16 @@ void HttpServer::arm(Connection* connection, std::uint32_t events, std::int64_t 
   // TLS may need the other direction first (a read that must write, or the reverse).
   if (connection->tls) events = connection->tls->waitEvents();
   connection->deadline = deadline;
+  connection->armedToSend = connection->sending();
   connection->armed = true;
   // Half-closed peers matter only to a reader: a writer waiting for room
   // with EPOLLRDHUP set would be woken at once, again and again (seen: a
   // worker spinning after clients that shut down their side mid-download).
   std::uint32_t halfClose = (events & EPOLLIN) ? static_cast<std::uint32_t>(EPOLLRDHUP) : 0u;
   epoll_event event{events | EPOLLONESHOT | halfClose, {.ptr = connection}};
-  if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, connection->fd, &event) != 0) {
+  const int fd = connection->fd; // the connection is not touched after the handoff unless it failed
+  util::handOff(connection);
+  if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &event) != 0) {
     connection->armed = false;
     close(connection);
   }
@@ -591,14 +598,15 @@ void HttpServer::stop() {
   // No new connections; requests in flight may finish within the drain timeout.
   accepting_ = false;
   ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
-  ::close(listener_);
-  listener_ = -1;
+  // Shut down, not closed: a worker may be inside accept4 on it, and a closed
+  // number could be reused by the next open. It is closed once they are joined.
+  ::shutdown(listener_, SHUT_RDWR);
   auto deadline = std::chrono::steady_clock::now() + app_.config().http.drainTimeout;
   {
     // Idle connections are not waited for.
     std::lock_guard lock(connectionsMutex_);
     for (Connection* connection : connections_)
-      if (connection->armed && !connection->sending()) ::shutdown(connection->fd, SHUT_RDWR);
+      if (connection->armed && !connection->armedToSend) ::shutdown(connection->fd, SHUT_RDWR);
   }
   while (inFlight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -612,6 +620,8 @@ void HttpServer::stop() {
   for (auto& worker : workers_) worker.join();
   if (timer_.joinable()) timer_.join();
   workers_.clear();
+  ::close(listener_);
+  listener_ = -1;
 }
 
 } // namespace pier

@@ -40,6 +40,7 @@ struct Connection {
   bool requestInFlight = false; // counted in the server's in-flight requests
 
   std::atomic<bool> armed{false};        // waiting in epoll: the timer may expire it
+  std::atomic<bool> armedToSend{false};  // armed with a response still going out (stop() spares it)
   std::atomic<std::int64_t> deadline{0}; // steady-clock milliseconds; 0 for none
 
   bool sending() const { return outputSent < output.size() || fileLeft > 0; }
