@@ -306,8 +306,9 @@ TEST_F(VerifyTest, ALargeBlobIsHashedStreamingInBoundedMemory) {
   ASSERT_EQ(run.exitCode, 0) << run.report;
   // Loading the blob whole would take 64 MiB at least.
   EXPECT_GT(run.peakResidentKiB, 0);
-  if (!kSanitized)
+  if (!kSanitized) {
     EXPECT_LT(run.peakResidentKiB, 40 * 1024) << "verify's peak resident memory hashing a 64 MiB blob";
+  }
 
   bytes[bytes.size() / 2] ^= 1;
   writeFile(api::blobDataPath(root.path(), big.digest), bytes);
