@@ -225,7 +225,7 @@ public:
 
   ~FilesystemWriter() override { fd_.reset(); }
 
-  void write(const char* data, std::size_t size) override {
+  void write(const Context& /*context*/, const char* data, std::size_t size) override {
     ensureOpen();
     writeAll(fd_.get(), data, size, path_);
     size_ += static_cast<std::int64_t>(size);
@@ -236,7 +236,7 @@ public:
 
   // Synced: an upload saves its hash state at this size next, which must not
   // survive a power loss that the bytes before it do not.
-  void close() override {
+  void close(const Context& /*context*/) override {
     if (fd_ && unsynced_) syncFile(sync_, fd_.get(), path_);
     fd_.reset();
   }
@@ -288,6 +288,12 @@ public:
       : root_(std::move(rootDirectory)), maxThreads_(maxThreads), sync_(sync) {}
 
   std::string name() const override { return "filesystem"; }
+
+  // Durable only with sync (fsync before returning); uncommitted files stay
+  // under the root, so writers resume across restarts.
+  DriverCapabilities capabilities() const override {
+    return {.redirects = false, .durable = sync_, .resumableWriters = true, .pagedList = false};
+  }
 
   std::string getContent(const Context& /*context*/, const std::string& path) override {
     checkDriverPath(path);

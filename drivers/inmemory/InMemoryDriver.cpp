@@ -158,26 +158,19 @@ public:
 
   ~InMemoryWriter() override {
     try {
-      close();
+      park();
     } catch (...) {
     }
   }
 
-  void write(const char* data, std::size_t size) override {
+  void write(const Context& /*context*/, const char* data, std::size_t size) override {
     ensureOpen();
     data_.append(data, size);
   }
 
   std::int64_t size() const override { return static_cast<std::int64_t>(data_.size()); }
 
-  void close() override {
-    if (done_) return;
-    done_ = true;
-    std::unique_lock lock(state_->mutex);
-    auto it = state_->pending.find(path_);
-    if (it != state_->pending.end() && it->second.generation == generation_)
-      it->second.parked = std::move(data_);
-  }
+  void close(const Context& /*context*/) override { park(); }
 
   void cancel(const Context& /*context*/) override {
     if (done_) return;
@@ -204,6 +197,16 @@ public:
 private:
   void ensureOpen() const {
     if (done_) throw StorageError("writer for " + path_ + " is already closed");
+  }
+
+  // Keeps the content for a later append: on close, and for a writer dropped unclosed.
+  void park() {
+    if (done_) return;
+    done_ = true;
+    std::unique_lock lock(state_->mutex);
+    auto it = state_->pending.find(path_);
+    if (it != state_->pending.end() && it->second.generation == generation_)
+      it->second.parked = std::move(data_);
   }
 
   // Caller holds the lock.

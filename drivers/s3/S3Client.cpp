@@ -28,6 +28,20 @@ bool isRetryable(int status) {
   return status == 500 || status == 502 || status == 503 || status == 504 || status == 429;
 }
 
+// The server asks to slow down (AWS and RGW: 503 SlowDown; some: 429): the
+// client should back off, not fail.
+bool isThrottle(int status, const std::string& code) {
+  return status == 429 || code == "SlowDown" || code == "Throttling" || code == "RequestLimitExceeded";
+}
+
+// How long clients are told to wait when the backend kept throttling.
+constexpr int kThrottleRetryAfterSeconds = 2;
+
+[[noreturn]] void throwUnavailable(const std::string& message, bool throttled) {
+  if (throttled) throw StorageThrottledError(message, kThrottleRetryAfterSeconds);
+  throw StorageUnavailableError(message);
+}
+
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
@@ -121,6 +135,7 @@ std::unique_ptr<Poco::Net::HTTPClientSession> S3Client::newSession() const {
 template <class Result, class Attempt>
 Result S3Client::withRetries(const Context& context, const S3Request& request, Attempt attempt) {
   std::string lastFailure;
+  bool throttled = false; // the last failure asked to slow down
   auto backoff = kFirstBackoff;
   thread_local std::minstd_rand jitter(std::random_device{}());
   for (int attemptNumber = 1;; ++attemptNumber) {
@@ -171,9 +186,11 @@ Result S3Client::withRetries(const Context& context, const S3Request& request, A
       ErrorInfo error = parseError(body);
       lastFailure =
           std::to_string(head.status) + " " + (error.code.empty() ? response.getReason() : error.code);
+      throttled = isThrottle(head.status, error.code);
       pool_->give(std::move(session));
     } catch (const Poco::Exception& error) {
       lastFailure = error.displayText();
+      throttled = false;
       if (reused && attemptNumber == 1) continue;
     }
     if (attemptNumber >= kMaxAttempts) break;
@@ -184,8 +201,9 @@ Result S3Client::withRetries(const Context& context, const S3Request& request, A
     std::this_thread::sleep_for(wait);
     backoff *= 2;
   }
-  throw StorageUnavailableError("s3: " + request.method + " " + requestPath(request.key) + ": " +
-                                lastFailure + " (after " + std::to_string(kMaxAttempts) + " attempts)");
+  throwUnavailable("s3: " + request.method + " " + requestPath(request.key) + ": " + lastFailure + " (after " +
+                       std::to_string(kMaxAttempts) + " attempts)",
+                   throttled);
 }
 
 S3Response S3Client::send(const Context& context, const S3Request& request) {
@@ -196,8 +214,9 @@ S3Response S3Client::send(const Context& context, const S3Request& request) {
         pool_->give(std::move(session));
         if (isRetryable(head.status)) {
           ErrorInfo error = parseError(head.body);
-          throw StorageUnavailableError("s3: " + request.method + " " + requestPath(request.key) + ": " +
-                                        std::to_string(head.status) + " " + error.code);
+          throwUnavailable("s3: " + request.method + " " + requestPath(request.key) + ": " +
+                               std::to_string(head.status) + " " + error.code,
+                           isThrottle(head.status, error.code));
         }
         return head;
       });
@@ -230,7 +249,8 @@ void S3Client::fail(const S3Response& response, const std::string& what) const {
   std::string message = "s3: " + what + ": " + std::to_string(response.status);
   if (!error.code.empty()) message += " " + error.code;
   if (!error.message.empty()) message += ": " + error.message;
-  if (isRetryable(response.status) || error.code == "SlowDown") throw StorageUnavailableError(message);
+  if (isRetryable(response.status) || isThrottle(response.status, error.code))
+    throwUnavailable(message, isThrottle(response.status, error.code));
   throw StorageError(message);
 }
 

@@ -161,11 +161,22 @@ public:
     removeUncommitted(context, key, prefix);
   }
 
-  std::optional<std::string> redirectURL(const Context& /*context*/, const std::string& method,
-                                         const std::string& path) override {
-    checkFilePath(path);
-    if (method != "GET" && method != "HEAD") return std::nullopt;
-    return bucket_->client().presignedURL(method, bucket_->key(path), bucket_->options().redirectLifetime);
+  // Durable: S3 acknowledges a write once stored. Resumable: uploads and
+  // tails live in the bucket. Paging stays the SDK's default: S3 orders keys
+  // byte-wise with the "/" of a directory, which differs from path order
+  // around '-' and '.' ("a-b" before "a/"), so a native page needs a merge.
+  DriverCapabilities capabilities() const override {
+    return {.redirects = true, .durable = true, .resumableWriters = true, .pagedList = false};
+  }
+
+  // A presigned URL valid for the server's expiry, at most redirectlifetime.
+  // Client headers need no signing: a Range header works on such a URL.
+  std::optional<std::string> redirectURL(const Context& /*context*/, const RedirectRequest& request) override {
+    checkFilePath(request.path);
+    if (request.method != "GET" && request.method != "HEAD") return std::nullopt;
+    auto lifetime = std::min(request.expiry, bucket_->options().redirectLifetime);
+    return bucket_->client().presignedURL(request.method, bucket_->key(request.path),
+                                          std::max(lifetime, std::chrono::seconds(1)));
   }
 
   // One flat listing (no delimiter: a page holds 1,000 keys of any depth),

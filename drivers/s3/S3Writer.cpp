@@ -44,28 +44,28 @@ public:
 
   ~S3Writer() override {
     try {
-      close();
+      park(context_);
     } catch (const std::exception& error) {
       context_.log(LogLevel::error, "s3: closing the writer of " + key_ + " failed: " + error.what());
     }
   }
 
-  void start(bool append) {
+  void start(const Context& context, bool append) {
     if (!append) {
-      discardUncommitted(context_, *bucket_, key_);
+      discardUncommitted(context, *bucket_, key_);
       return;
     }
-    std::vector<UploadEntry> uploads = bucket_->uploads(context_, key_);
+    std::vector<UploadEntry> uploads = bucket_->uploads(context, key_);
     std::erase_if(uploads, [&](const UploadEntry& upload) { return upload.key != key_; });
     std::sort(uploads.begin(), uploads.end(),
               [](const UploadEntry& a, const UploadEntry& b) { return a.initiated < b.initiated; });
     // Only the latest upload is resumed; earlier ones are leftovers.
     for (std::size_t i = 0; i + 1 < uploads.size(); ++i)
-      bucket_->abortUpload(context_, key_, uploads[i].uploadId);
-    std::optional<Tail> tail = readTail(context_, *bucket_, tailKey_);
+      bucket_->abortUpload(context, key_, uploads[i].uploadId);
+    std::optional<Tail> tail = readTail(context, *bucket_, tailKey_);
     if (!uploads.empty()) {
       uploadId_ = uploads.back().uploadId;
-      parts_ = bucket_->parts(context_, key_, uploadId_);
+      parts_ = bucket_->parts(context, key_, uploadId_);
       std::sort(parts_.begin(), parts_.end(),
                 [](const PartEntry& a, const PartEntry& b) { return a.number < b.number; });
       for (const PartEntry& part : parts_) partsSize_ += part.size;
@@ -77,11 +77,11 @@ public:
     } else if (tail && tail->uploadId == kNoUpload && tail->offset == 0) {
       adoptTail(std::move(*tail));
     } else {
-      continueCommitted();
+      continueCommitted(context);
     }
   }
 
-  void write(const char* data, std::size_t size) override {
+  void write(const Context& context, const char* data, std::size_t size) override {
     ensureOpen();
     changed_ = true;
     while (size > 0) {
@@ -90,7 +90,7 @@ public:
       data += count;
       size -= count;
       if (buffer_.size() == chunkSize_) {
-        uploadPart(buffer_);
+        uploadPart(context, buffer_);
         buffer_.clear();
       }
     }
@@ -98,14 +98,7 @@ public:
 
   std::int64_t size() const override { return partsSize_ + static_cast<std::int64_t>(buffer_.size()); }
 
-  void close() override {
-    if (done_) return;
-    done_ = true;
-    if (!changed_ && tailStored_) return;
-    bucket_->putObject(context_, tailKey_, buffer_,
-                       {{kUploadIdHeader, uploadId_.empty() ? kNoUpload : uploadId_},
-                        {kOffsetHeader, std::to_string(partsSize_)}});
-  }
+  void close(const Context& context) override { park(context); }
 
   void cancel(const Context& context) override {
     if (done_) return;
@@ -123,7 +116,7 @@ public:
       bucket_->putObject(context, key_, buffer_);
     } else {
       if (!buffer_.empty()) { // the last part may be smaller than the minimum
-        uploadPart(buffer_);
+        uploadPart(context, buffer_);
         buffer_.clear();
       }
       bucket_->completeUpload(context, key_, uploadId_, parts_);
@@ -142,12 +135,22 @@ private:
     tailStored_ = true;
   }
 
-  void uploadPart(std::string_view data) {
+  // Stores what is left after the parts as the tail object, for a later append.
+  void park(const Context& context) {
+    if (done_) return;
+    done_ = true;
+    if (!changed_ && tailStored_) return;
+    bucket_->putObject(context, tailKey_, buffer_,
+                       {{kUploadIdHeader, uploadId_.empty() ? kNoUpload : uploadId_},
+                        {kOffsetHeader, std::to_string(partsSize_)}});
+  }
+
+  void uploadPart(const Context& context, std::string_view data) {
     if (parts_.size() >= kMaxParts)
       throw StorageError("s3: " + key_ + " would need more than " + std::to_string(kMaxParts) + " parts");
-    if (uploadId_.empty()) uploadId_ = bucket_->createUpload(context_, key_);
+    if (uploadId_.empty()) uploadId_ = bucket_->createUpload(context, key_);
     int number = parts_.empty() ? 1 : parts_.back().number + 1;
-    std::string etag = bucket_->uploadPart(context_, key_, uploadId_, number, data);
+    std::string etag = bucket_->uploadPart(context, key_, uploadId_, number, data);
     parts_.push_back({number, etag, static_cast<std::int64_t>(data.size())});
     partsSize_ += static_cast<std::int64_t>(data.size());
   }
@@ -155,12 +158,12 @@ private:
   // Nothing uncommitted: the committed object, if any, is the start. Small
   // ones are read into the buffer; larger ones become the upload's first
   // parts by UploadPartCopy, without passing through Pier.
-  void continueCommitted() {
-    std::optional<ObjectEntry> object = bucket_->head(context_, key_);
+  void continueCommitted(const Context& context) {
+    std::optional<ObjectEntry> object = bucket_->head(context, key_);
     if (!object) return;
     if (object->size < kMinPartSize) {
       S3Response response =
-          bucket_->client().send(context_, {"GET", key_, {}, {{"If-Match", object->etag}}, {}});
+          bucket_->client().send(context, {"GET", key_, {}, {{"If-Match", object->etag}}, {}});
       if (response.status != 200) bucket_->client().fail(response, "GET " + key_);
       buffer_ = std::move(response.body);
       changed_ = true;
@@ -168,19 +171,20 @@ private:
     }
     std::int64_t pieces = (object->size + kMaxPartSize - 1) / kMaxPartSize;
     std::int64_t pieceSize = (object->size + pieces - 1) / pieces;
-    uploadId_ = bucket_->createUpload(context_, key_);
+    uploadId_ = bucket_->createUpload(context, key_);
     for (std::int64_t begin = 0; begin < object->size; begin += pieceSize) {
       std::int64_t end = std::min(object->size, begin + pieceSize);
       int number = static_cast<int>(parts_.size()) + 1;
-      std::string etag = bucket_->uploadPartCopy(context_, key_, uploadId_, number, key_, begin, end);
+      std::string etag = bucket_->uploadPartCopy(context, key_, uploadId_, number, key_, begin, end);
       parts_.push_back({number, etag, end - begin});
       partsSize_ += end - begin;
     }
     changed_ = true;
   }
 
-  // The writer's own context: write() gets none, and the writer outlives the
-  // request that opened it.
+  // The context of the request that opened the writer, without its deadline:
+  // for resuming at open, and for storing the tail when the writer is
+  // dropped unclosed (after that request may be gone).
   Context context_;
   std::shared_ptr<S3Bucket> bucket_;
   std::string key_;
@@ -206,7 +210,7 @@ void discardUncommitted(const Context& context, S3Bucket& bucket, const std::str
 std::unique_ptr<FileWriter> openS3Writer(const Context& context, std::shared_ptr<S3Bucket> bucket,
                                          const std::string& key, bool append) {
   auto writer = std::make_unique<S3Writer>(context, std::move(bucket), key);
-  writer->start(append);
+  writer->start(context, append);
   return writer;
 }
 

@@ -19,6 +19,7 @@
 #include "ApiClient.hpp"
 #include "RedisServerProcess.hpp"
 #include "RgwProcess.hpp"
+#include "TroubledS3.hpp"
 
 namespace pier::test::api {
 namespace {
@@ -86,6 +87,17 @@ TEST(S3Storage, AnUnreachableBucketIsUnavailableNotAnInternalError) {
     }
   }
   EXPECT_NE(server.log().find("storage unavailable"), std::string::npos);
+}
+
+TEST(S3Storage, AThrottlingBucketIsTooManyRequestsWithRetryAfter) {
+  TroubledS3 s3(503, 1 << 30); // SlowDown, always
+  PierServer server("version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n    bucket: pier\n    regionendpoint: " +
+                    s3.endpoint() + "\n    accesskey: key\n    secretkey: secret\nhttp:\n  addr: 127.0.0.1:0\n");
+  HttpResponse response = httpRequest(server.port(), "GET", "/v2/library/a/tags/list");
+  EXPECT_EQ(response.status, 429) << response.body;
+  EXPECT_NE(response.body.find("TOOMANYREQUESTS"), std::string::npos) << response.body;
+  EXPECT_EQ(response.header("retry-after"), "2");
+  EXPECT_NE(server.log().find("storage throttled"), std::string::npos);
 }
 
 class S3ScaleOutTest : public ::testing::Test {

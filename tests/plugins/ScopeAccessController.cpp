@@ -39,7 +39,12 @@ public:
     }
     result.errorCode = scheme == "Scopes" ? "DENIED" : "UNAUTHORIZED";
     result.message = "scopes wanted: " + wantedScopes;
-    result.headers.emplace_back("WWW-Authenticate", "Scopes realm=\"test\",scope=\"" + wantedScopes + "\"");
+    // The request's extensions (AuthRequest::extensions) as the server filled them.
+    std::string tls = request.extensions && request.extensions->has("tls")
+                          ? (request.extensions->getValue<bool>("tls") ? "true" : "false")
+                          : "absent";
+    result.headers.emplace_back("WWW-Authenticate",
+                                "Scopes realm=\"test\",scope=\"" + wantedScopes + "\",tls=\"" + tls + "\"");
     return result;
   }
 };

@@ -272,7 +272,7 @@ protected:
   }
 
   AuthResult authorize(AccessController& controller, const std::string& authorization) {
-    AuthRequest request{"GET", "/v2/", "127.0.0.1", {}};
+    AuthRequest request{"GET", "/v2/", "127.0.0.1", {}, {}};
     if (!authorization.empty()) request.headers.emplace_back("authorization", authorization);
     return controller.authorize(context, request, {Access{"repository", "lib/app", "push"}});
   }

@@ -1,7 +1,8 @@
 // What only the s3 driver promises: its parameters, Distribution's key layout,
 // writers resumed by another driver instance (another Pier process on the
 // same bucket), presigned redirects, multipart copies, and that S3 being down
-// or throttling ends in StorageUnavailableError (503), after bounded retries.
+// or throttling ends in StorageUnavailableError (503) or StorageThrottledError
+// (429), after bounded retries.
 // The tests that store need an S3 server (S3TestServer.hpp); those of
 // failures run against a stand-in that answers as S3 does when it is in trouble.
 
@@ -18,12 +19,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
@@ -34,6 +30,7 @@
 #include <pier/storage_driver.hpp>
 
 #include "DriverTestSupport.hpp"
+#include "TroubledS3.hpp"
 #include "S3TestServer.hpp"
 #include "plugin/PluginLoader.hpp"
 
@@ -41,6 +38,7 @@ namespace {
 
 using pier::test::kMiB;
 using pier::test::readAll;
+using pier::test::TroubledS3;
 
 class QuietLogger final : public pier::Logger {
 public:
@@ -129,83 +127,43 @@ TEST(S3DriverParametersTest, BadParametersAreConfigErrorsNamingTheKey) {
   }
 }
 
-// A stand-in for S3 in trouble: answers the first `failures` requests with
-// `status` and an S3 error document, the others with 200 and no body.
-class TroubledS3 {
-public:
-  TroubledS3(int status, int failures) : status_(status), failures_(failures) {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    port_ = socket.address().port();
-    auto* parameters = new Poco::Net::HTTPServerParams;
-    parameters->setMaxThreads(4);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, parameters);
-    server_->start();
-  }
-  ~TroubledS3() { server_->stopAll(true); }
-
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int requests() const { return requests_; }
-  bool sawUnsignedRequest() const { return unsigned_; }
-
-private:
-  void answer(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-    std::string ignored;
-    Poco::StreamCopier::copyToString(request.stream(), ignored);
-    if (request.get("x-amz-content-sha256", "").empty()) unsigned_ = true;
-    if (++requests_ > failures_) {
-      response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
-      response.setContentLength(0);
-      response.send();
-      return;
-    }
-    std::string body = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Reduce your request "
-                       "rate.</Message></Error>";
-    response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status_));
-    response.setContentType("application/xml");
-    response.setContentLength(static_cast<std::streamsize>(body.size()));
-    response.send() << body;
-  }
-
-  struct Handler final : Poco::Net::HTTPRequestHandler {
-    explicit Handler(TroubledS3& owner) : owner(owner) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response) override {
-      owner.answer(request, response);
-    }
-    TroubledS3& owner;
-  };
-  struct Factory final : Poco::Net::HTTPRequestHandlerFactory {
-    explicit Factory(TroubledS3& owner) : owner(owner) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(owner);
-    }
-    TroubledS3& owner;
-  };
-
-  int status_;
-  int failures_;
-  std::atomic<int> requests_{0};
-  std::atomic<bool> unsigned_{false};
-  unsigned short port_ = 0;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
-};
-
 class S3TroubleTest : public ::testing::Test {
 protected:
   QuietLogger logger_;
   pier::Context context_{"s3-trouble-test", logger_};
 };
 
-TEST_F(S3TroubleTest, ThrottlingIsRetriedThenUnavailable) {
+TEST_F(S3TroubleTest, ThrottlingIsRetriedThenThrottled) {
   TroubledS3 s3(503, 1000);
   Poco::JSON::Object parameters = minimalParameters();
   parameters.set("regionendpoint", s3.endpoint());
   auto driver = createS3(parameters);
   auto started = std::chrono::steady_clock::now();
-  EXPECT_THROW(driver->putContent(context_, "/a/file", "content"), pier::StorageUnavailableError);
+  try {
+    driver->putContent(context_, "/a/file", "content");
+    ADD_FAILURE() << "no error";
+  } catch (const pier::StorageThrottledError& error) {
+    EXPECT_NE(std::string(error.what()).find("SlowDown"), std::string::npos) << error.what();
+    EXPECT_GE(error.retryAfterSeconds(), 1);
+  }
   EXPECT_EQ(s3.requests(), 6) << "the request and five retries";
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   EXPECT_FALSE(s3.sawUnsignedRequest()) << "every request carries x-amz-content-sha256";
+}
+
+TEST_F(S3TroubleTest, AnOutageIsUnavailableNotThrottled) {
+  TroubledS3 s3(500, 1000);
+  Poco::JSON::Object parameters = minimalParameters();
+  parameters.set("regionendpoint", s3.endpoint());
+  auto driver = createS3(parameters);
+  try {
+    driver->putContent(context_, "/a/file", "content");
+    ADD_FAILURE() << "no error";
+  } catch (const pier::StorageThrottledError& error) {
+    ADD_FAILURE() << "a 500 InternalError is no request to slow down: " << error.what();
+  } catch (const pier::StorageUnavailableError& error) {
+    EXPECT_NE(std::string(error.what()).find("InternalError"), std::string::npos) << error.what();
+  }
 }
 
 TEST_F(S3TroubleTest, TransientFailuresAreRetriedToSuccess) {
@@ -280,11 +238,11 @@ TEST_F(S3DriverTest, WriterResumesInAnotherDriverInstance) {
   const std::string path = "/uploads/restart/data";
   const std::string content = bytes(12 * kMiB + 12345, 7);
   auto writer = driver_->writer(context_, path, false);
-  writer->write(content.data(), 3 * kMiB + 1); // no part yet: all in the tail
-  writer->close();
+  writer->write(context_, content.data(), 3 * kMiB + 1); // no part yet: all in the tail
+  writer->close(context_);
   writer = driver_->writer(context_, path, true);
   EXPECT_EQ(writer->size(), static_cast<std::int64_t>(3 * kMiB + 1));
-  writer->write(content.data() + 3 * kMiB + 1, 4 * kMiB); // a part and a tail
+  writer->write(context_, content.data() + 3 * kMiB + 1, 4 * kMiB); // a part and a tail
   writer.reset();
   driver_.reset();
 
@@ -293,7 +251,7 @@ TEST_F(S3DriverTest, WriterResumesInAnotherDriverInstance) {
   EXPECT_EQ(restarted->list(context_, "/"), std::vector<std::string>{}) << "the tail is not listed";
   writer = restarted->writer(context_, path, true);
   ASSERT_EQ(writer->size(), static_cast<std::int64_t>(7 * kMiB + 1));
-  writer->write(content.data() + 7 * kMiB + 1, content.size() - (7 * kMiB + 1));
+  writer->write(context_, content.data() + 7 * kMiB + 1, content.size() - (7 * kMiB + 1));
   writer->commit(context_);
   EXPECT_EQ(restarted->stat(context_, path).size, static_cast<std::int64_t>(content.size()));
   EXPECT_TRUE(restarted->getContent(context_, path) == content);
@@ -307,7 +265,7 @@ TEST_F(S3DriverTest, AppendingToALargeCommittedObjectCopiesItOnTheServer) {
   driver_->putContent(context_, "/big", content);
   auto writer = driver_->writer(context_, "/big", true);
   EXPECT_EQ(writer->size(), static_cast<std::int64_t>(content.size()));
-  writer->write("tail", 4);
+  writer->write(context_, "tail", 4);
   EXPECT_EQ(driver_->stat(context_, "/big").size, static_cast<std::int64_t>(content.size()));
   writer->commit(context_);
   EXPECT_TRUE(driver_->getContent(context_, "/big") == content + "tail");
@@ -317,8 +275,8 @@ TEST_F(S3DriverTest, RemovingADirectoryDiscardsItsUploadsInProgress) {
   driver_->putContent(context_, "/u/1/startedat", "now");
   auto writer = driver_->writer(context_, "/u/1/data", false);
   const std::string content = bytes(6 * kMiB, 1);
-  writer->write(content.data(), content.size());
-  writer->close();
+  writer->write(context_, content.data(), content.size());
+  writer->close(context_);
   driver_->remove(context_, "/u");
   writer = driver_->writer(context_, "/u/1/data", true);
   EXPECT_EQ(writer->size(), 0);
@@ -365,11 +323,20 @@ TEST_F(S3DriverTest, ListingsWalksAndRemovesGoPastOnePage) {
 
 TEST_F(S3DriverTest, RedirectsArePresignedURLsForReads) {
   driver_->putContent(context_, "/blob/data", "redirected content");
-  EXPECT_EQ(driver_->redirectURL(context_, "PUT", "/blob/data"), std::nullopt);
-  std::optional<std::string> url = driver_->redirectURL(context_, "GET", "/blob/data");
+  EXPECT_EQ(driver_->redirectURL(context_, {"PUT", "/blob/data", std::chrono::seconds(1200), {}}), std::nullopt);
+  EXPECT_TRUE(driver_->capabilities().redirects);
+  std::optional<std::string> url =
+      driver_->redirectURL(context_, {"GET", "/blob/data", std::chrono::seconds(1200), {{"Range", "bytes=0-3"}}});
   ASSERT_TRUE(url);
   EXPECT_NE(url->find("X-Amz-Signature="), std::string::npos);
-  EXPECT_NE(url->find("X-Amz-Expires=1200"), std::string::npos) << "20 minutes, as Distribution";
+  EXPECT_NE(url->find("X-Amz-Expires=1200"), std::string::npos) << "the server's expiry: " << *url;
+  // The server asks for longer than the driver's redirectlifetime allows: the driver's bound wins.
+  auto capped = driver_->redirectURL(context_, {"GET", "/blob/data", std::chrono::hours(24 * 30), {}});
+  ASSERT_TRUE(capped);
+  EXPECT_NE(capped->find("X-Amz-Expires=1200"), std::string::npos) << "redirectlifetime (20m): " << *capped;
+  auto shorter = driver_->redirectURL(context_, {"GET", "/blob/data", std::chrono::seconds(60), {}});
+  ASSERT_TRUE(shorter);
+  EXPECT_NE(shorter->find("X-Amz-Expires=60"), std::string::npos) << *shorter;
   Poco::URI uri(*url);
   ASSERT_EQ(uri.getHost(), "127.0.0.1") << "tests talk to 127.0.0.1 only";
   Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());

@@ -146,13 +146,13 @@ std::string pattern(std::size_t size, std::uint64_t seed, std::uint64_t offset =
 }
 
 // Writes the pattern's bytes [begin, end) in chunks.
-void writePattern(pier::FileWriter& writer, std::uint64_t begin, std::uint64_t end, std::uint64_t seed,
+void writePattern(const pier::Context& context, pier::FileWriter& writer, std::uint64_t begin, std::uint64_t end, std::uint64_t seed,
                   std::size_t chunk = kMiB) {
   std::string buffer(chunk, '\0');
   for (std::uint64_t position = begin; position < end;) {
     std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, end - position));
     fillPattern(buffer.data(), count, position, seed);
-    writer.write(buffer.data(), count);
+    writer.write(context, buffer.data(), count);
     position += count;
   }
 }
@@ -232,7 +232,7 @@ protected:
 
   void commitFile(const std::string& path, std::string_view content) {
     auto writer = driver_->writer(context_, path, false);
-    writer->write(content.data(), content.size());
+    writer->write(context_, content.data(), content.size());
     writer->commit(context_);
   }
 
@@ -294,7 +294,7 @@ TEST_P(StorageDriverTest, WriterAndReaderRoundTripEmptyAndSmallContent) {
   EXPECT_EQ(readAll(*driver_->reader(context_, "/w/empty", 0)), "");
 
   writer = driver_->writer(context_, "/w/small", false);
-  writePattern(*writer, 0, 1234, 2, 100);
+  writePattern(context_, *writer, 0, 1234, 2, 100);
   EXPECT_EQ(writer->size(), 1234);
   writer->commit(context_);
   EXPECT_EQ(driver_->stat(context_, "/w/small").size, 1234);
@@ -304,7 +304,7 @@ TEST_P(StorageDriverTest, WriterAndReaderRoundTripEmptyAndSmallContent) {
 
 TEST_P(StorageDriverTest, WriterAndReaderRoundTrip100MiB) {
   auto writer = driver_->writer(context_, "/w/large", false);
-  writePattern(*writer, 0, kLarge, 3);
+  writePattern(context_, *writer, 0, kLarge, 3);
   EXPECT_EQ(writer->size(), static_cast<std::int64_t>(kLarge));
   writer->commit(context_);
   writer.reset();
@@ -346,14 +346,14 @@ TEST_P(StorageDriverTest, ReaderKeepsReadingWhenTheFileIsReplaced) {
 TEST_P(StorageDriverTest, WriterAppendsAcrossReopen) {
   const std::string path = "/uploads/one/data";
   auto writer = driver_->writer(context_, path, false);
-  writer->write("hello ", 6);
+  writer->write(context_, "hello ", 6);
   EXPECT_EQ(writer->size(), 6);
-  writer->close();
+  writer->close(context_);
   writer.reset();
 
   writer = driver_->writer(context_, path, true);
   EXPECT_EQ(writer->size(), 6);
-  writer->write("world", 5);
+  writer->write(context_, "world", 5);
   EXPECT_EQ(writer->size(), 11);
   writer->commit(context_);
   EXPECT_EQ(driver_->getContent(context_, path), "hello world");
@@ -364,15 +364,15 @@ TEST_P(StorageDriverTest, WriterAppendsAcrossReopen) {
   const std::string large = "/uploads/two/data";
   const std::uint64_t first = kMiB + 17, second = 3 * kMiB + 5, total = 4 * kMiB + 1;
   writer = driver_->writer(context_, large, false);
-  writePattern(*writer, 0, first, 5, 65536);
-  writer->close();
+  writePattern(context_, *writer, 0, first, 5, 65536);
+  writer->close(context_);
   writer = driver_->writer(context_, large, true);
   EXPECT_EQ(writer->size(), static_cast<std::int64_t>(first));
-  writePattern(*writer, first, second, 5, 10000);
+  writePattern(context_, *writer, first, second, 5, 10000);
   writer.reset();
   writer = driver_->writer(context_, large, true);
   EXPECT_EQ(writer->size(), static_cast<std::int64_t>(second));
-  writePattern(*writer, second, total, 5);
+  writePattern(context_, *writer, second, total, 5);
   EXPECT_EQ(writer->size(), static_cast<std::int64_t>(total));
   writer->commit(context_);
   EXPECT_EQ(driver_->stat(context_, large).size, static_cast<std::int64_t>(total));
@@ -381,12 +381,12 @@ TEST_P(StorageDriverTest, WriterAppendsAcrossReopen) {
 
 TEST_P(StorageDriverTest, WriterWithoutAppendDiscardsUncommittedContent) {
   auto writer = driver_->writer(context_, "/u/data", false);
-  writer->write("old content", 11);
-  writer->close();
+  writer->write(context_, "old content", 11);
+  writer->close(context_);
 
   writer = driver_->writer(context_, "/u/data", false);
   EXPECT_EQ(writer->size(), 0);
-  writer->write("new", 3);
+  writer->write(context_, "new", 3);
   writer->commit(context_);
   EXPECT_EQ(driver_->getContent(context_, "/u/data"), "new");
 
@@ -394,7 +394,7 @@ TEST_P(StorageDriverTest, WriterWithoutAppendDiscardsUncommittedContent) {
   // which stays readable as it was until the commit.
   writer = driver_->writer(context_, "/u/data", true);
   EXPECT_EQ(writer->size(), 3);
-  writer->write("er", 2);
+  writer->write(context_, "er", 2);
   EXPECT_EQ(driver_->getContent(context_, "/u/data"), "new");
   writer->commit(context_);
   EXPECT_EQ(driver_->getContent(context_, "/u/data"), "newer");
@@ -403,9 +403,9 @@ TEST_P(StorageDriverTest, WriterWithoutAppendDiscardsUncommittedContent) {
 TEST_P(StorageDriverTest, UncommittedContentIsNotVisible) {
   driver_->putContent(context_, "/dir/file", "old");
   auto replacing = driver_->writer(context_, "/dir/file", false);
-  replacing->write("new content", 11);
+  replacing->write(context_, "new content", 11);
   auto creating = driver_->writer(context_, "/dir/other", false);
-  creating->write("x", 1);
+  creating->write(context_, "x", 1);
 
   auto expectOnlyTheOldFile = [&] {
     EXPECT_EQ(driver_->getContent(context_, "/dir/file"), "old");
@@ -418,8 +418,8 @@ TEST_P(StorageDriverTest, UncommittedContentIsNotVisible) {
     EXPECT_EQ(walk("/"), (std::vector<Visit>{{"/dir", true}, {"/dir/file", false}}));
   };
   expectOnlyTheOldFile();
-  replacing->close();
-  creating->close();
+  replacing->close(context_);
+  creating->close(context_);
   expectOnlyTheOldFile();
 
   replacing = driver_->writer(context_, "/dir/file", true);
@@ -433,7 +433,7 @@ TEST_P(StorageDriverTest, UncommittedContentIsNotVisible) {
 
 TEST_P(StorageDriverTest, CancelDiscardsContent) {
   auto writer = driver_->writer(context_, "/c/data", false);
-  writer->write("data", 4);
+  writer->write(context_, "data", 4);
   writer->cancel(context_);
   EXPECT_THROW(driver_->stat(context_, "/c/data"), pier::PathNotFoundError);
   writer = driver_->writer(context_, "/c/data", true);
@@ -442,10 +442,10 @@ TEST_P(StorageDriverTest, CancelDiscardsContent) {
 
   // Cancel discards the earlier content the writer appended to as well.
   writer = driver_->writer(context_, "/c/data", false);
-  writer->write("first", 5);
-  writer->close();
+  writer->write(context_, "first", 5);
+  writer->close(context_);
   writer = driver_->writer(context_, "/c/data", true);
-  writer->write("second", 6);
+  writer->write(context_, "second", 6);
   writer->cancel(context_);
   writer = driver_->writer(context_, "/c/data", true);
   EXPECT_EQ(writer->size(), 0);
@@ -455,7 +455,7 @@ TEST_P(StorageDriverTest, CancelDiscardsContent) {
   // Cancelling a replacement keeps the committed file.
   driver_->putContent(context_, "/c/kept", "keep");
   writer = driver_->writer(context_, "/c/kept", false);
-  writer->write("lost", 4);
+  writer->write(context_, "lost", 4);
   writer->cancel(context_);
   EXPECT_EQ(driver_->getContent(context_, "/c/kept"), "keep");
 }
@@ -471,7 +471,7 @@ TEST_P(StorageDriverTest, ConcurrentWritersToDifferentPathsAllLandIntact) {
       try {
         const std::string directory = "/concurrent/" + std::to_string(i);
         auto writer = driver_->writer(context_, directory + "/data", false);
-        writePattern(*writer, 0, sizeOf(i), 100 + i, 4096 + 17 * i);
+        writePattern(context_, *writer, 0, sizeOf(i), 100 + i, 4096 + 17 * i);
         writer->commit(context_);
         driver_->putContent(context_, directory + "/meta", "writer " + std::to_string(i));
       } catch (const std::exception& error) {
@@ -504,6 +504,48 @@ TEST_P(StorageDriverTest, ListsChildrenInLexicalOrder) {
   EXPECT_EQ(driver_->list(context_, "/tree/a"), std::vector<std::string>{"/tree/a/inside"});
   EXPECT_EQ(driver_->list(context_, "/"), std::vector<std::string>{"/tree"});
   EXPECT_THROW(driver_->list(context_, "/tree/ab"), pier::PathNotFoundError) << "a file is not a directory";
+}
+
+TEST_P(StorageDriverTest, ListPagesFollowLexicalOrder) {
+  for (const char* name : {"ab", "a0", "a.b", "a-b", "B", "a/inside"})
+    driver_->putContent(context_, std::string("/tree/") + name, name);
+  const std::vector<std::string> all{"/tree/B", "/tree/a", "/tree/a-b", "/tree/a.b", "/tree/a0", "/tree/ab"};
+  // Pages of two, each starting after the last path of the one before, cover every child once.
+  std::vector<std::string> paged;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    pier::ListPage got = driver_->listPage(context_, "/tree", after, 2);
+    ASSERT_LE(got.paths.size(), 2u);
+    paged.insert(paged.end(), got.paths.begin(), got.paths.end());
+    if (!got.truncated) break;
+    ASSERT_FALSE(got.paths.empty()) << "a truncated page holds something";
+    after = got.paths.back();
+  }
+  EXPECT_EQ(paged, all);
+  // startAfter need not be a child, and a page past the end is empty.
+  EXPECT_EQ(driver_->listPage(context_, "/tree", "/tree/a-", 100).paths,
+            (std::vector<std::string>{"/tree/a-b", "/tree/a.b", "/tree/a0", "/tree/ab"}));
+  pier::ListPage end = driver_->listPage(context_, "/tree", "/tree/ab", 100);
+  EXPECT_TRUE(end.paths.empty());
+  EXPECT_FALSE(end.truncated);
+  EXPECT_THROW(driver_->listPage(context_, "/missing", "", 10), pier::PathNotFoundError);
+}
+
+TEST_P(StorageDriverTest, CapabilitiesAreWhatTheDriverDoes) {
+  pier::DriverCapabilities capabilities = driver_->capabilities();
+  driver_->putContent(context_, "/cap/file", "content");
+  // A driver that says it redirects gives a URL for a file it holds.
+  EXPECT_EQ(driver_->redirectURL(context_, {"GET", "/cap/file", std::chrono::seconds(60), {}}).has_value(),
+            capabilities.redirects);
+  if (capabilities.resumableWriters) {
+    // What a closed writer left is there for a writer that appends.
+    auto writer = driver_->writer(context_, "/cap/resumed", false);
+    writer->write(context_, "left by one", 11);
+    writer->close(context_);
+    auto resumed = driver_->writer(context_, "/cap/resumed", true);
+    EXPECT_EQ(resumed->size(), 11);
+    resumed->cancel(context_);
+  }
 }
 
 TEST_P(StorageDriverTest, WalksDeepTreesDepthFirstInLexicalOrder) {
@@ -630,7 +672,7 @@ TEST_P(StorageDriverTest, FilesAndDirectoriesDoNotReplaceEachOther) {
   EXPECT_THROW(driver_->putContent(context_, "/dir/file/below", "below a file"), pier::StorageError);
   EXPECT_THROW(driver_->writer(context_, "/dir/file/below", false), pier::StorageError);
   auto writer = driver_->writer(context_, "/dir", false);
-  writer->write("over a directory", 16);
+  writer->write(context_, "over a directory", 16);
   EXPECT_THROW(writer->commit(context_), pier::StorageError);
   writer->cancel(context_);
   EXPECT_EQ(driver_->getContent(context_, "/dir/file"), "content");
@@ -723,7 +765,7 @@ protected:
 TEST_F(FilesystemDriverTest, CommittedFilesLiveAtRootPlusPath) {
   const std::string blob = "/docker/registry/v2/blobs/sha256/ab/abcd/data";
   auto writer = driver_->writer(context_, blob, false);
-  writer->write("blob content", 12);
+  writer->write(context_, "blob content", 12);
   writer->commit(context_);
   EXPECT_EQ(readFile(root_ / "docker/registry/v2/blobs/sha256/ab/abcd/data"), "blob content");
   EXPECT_EQ(directoryNames(root_ / "docker/registry/v2/blobs/sha256/ab/abcd"),
@@ -743,8 +785,8 @@ TEST_F(FilesystemDriverTest, CommittedFilesLiveAtRootPlusPath) {
 
 TEST_F(FilesystemDriverTest, UncommittedWriterLeavesNothingAtTheFinalPath) {
   auto writer = driver_->writer(context_, "/uploads/u/data", false);
-  writer->write("partial", 7);
-  writer->close();
+  writer->write(context_, "partial", 7);
+  writer->close(context_);
   EXPECT_FALSE(fs::exists(root_ / "uploads/u/data"));
   EXPECT_EQ(directoryNames(root_ / "uploads/u"), std::vector<std::string>{".pier-partial.data"});
   EXPECT_EQ(driver_->list(context_, "/uploads/u"), std::vector<std::string>{});
@@ -755,7 +797,7 @@ TEST_F(FilesystemDriverTest, UncommittedWriterLeavesNothingAtTheFinalPath) {
   EXPECT_EQ(readFile(root_ / "uploads/u/data"), "partial");
 
   writer = driver_->writer(context_, "/uploads/u/other", false);
-  writer->write("gone", 4);
+  writer->write(context_, "gone", 4);
   writer->cancel(context_);
   EXPECT_EQ(directoryNames(root_ / "uploads/u"), std::vector<std::string>{"data"});
 }
@@ -764,7 +806,7 @@ TEST_F(FilesystemDriverTest, WriterResumesInANewDriverInstance) {
   const std::string path = "/uploads/restart/data";
   const std::uint64_t first = kMiB + 123, total = 3 * kMiB + 7;
   auto writer = driver_->writer(context_, path, false);
-  writePattern(*writer, 0, first, 9);
+  writePattern(context_, *writer, 0, first, 9);
   writer.reset(); // as close()
   driver_.reset();
 
@@ -772,7 +814,7 @@ TEST_F(FilesystemDriverTest, WriterResumesInANewDriverInstance) {
   auto restarted = createFilesystemDriver(root_);
   writer = restarted->writer(context_, path, true);
   EXPECT_EQ(writer->size(), static_cast<std::int64_t>(first));
-  writePattern(*writer, first, total, 9);
+  writePattern(context_, *writer, first, total, 9);
   writer->commit(context_);
   EXPECT_EQ(restarted->stat(context_, path).size, static_cast<std::int64_t>(total));
   EXPECT_TRUE(readsPattern(*restarted->reader(context_, path, 0), 0, total, 9));
@@ -780,9 +822,9 @@ TEST_F(FilesystemDriverTest, WriterResumesInANewDriverInstance) {
 
 TEST_F(FilesystemDriverTest, SupersededWriterCannotCommit) {
   auto stale = driver_->writer(context_, "/u/data", false);
-  stale->write("stale", 5);
+  stale->write(context_, "stale", 5);
   auto current = driver_->writer(context_, "/u/data", false);
-  current->write("current", 7);
+  current->write(context_, "current", 7);
   EXPECT_THROW(stale->commit(context_), pier::StorageError);
   current->commit(context_);
   EXPECT_EQ(driver_->getContent(context_, "/u/data"), "current");

@@ -44,6 +44,23 @@ std::vector<std::string_view> routeNames() {
   return names;
 }
 
+// What the driver says it supports, and a warning where acknowledged pushes
+// may not survive a crash (e.g. filesystem with sync: false).
+void logCapabilities(LineLogger& logger, const StorageDriver& driver) {
+  const DriverCapabilities capabilities = driver.capabilities();
+  auto yesNo = [](bool value) { return std::string(value ? "yes" : "no"); };
+  logger.write(LogLevel::info, "storage driver",
+               {{"name", driver.name()},
+                {"redirects", yesNo(capabilities.redirects)},
+                {"durable", yesNo(capabilities.durable)},
+                {"resumable_writers", yesNo(capabilities.resumableWriters)},
+                {"paged_list", yesNo(capabilities.pagedList)}});
+  if (!capabilities.durable && driver.name() != "inmemory")
+    logger.write(LogLevel::warn, "storage driver is not durable",
+                 {{"name", driver.name()},
+                  {"warning", "content acknowledged to clients may be lost in a crash or power loss"}});
+}
+
 } // namespace
 
 App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(config)), logger_(logger) {
@@ -52,6 +69,7 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   const PluginCatalog& catalog = plugins_.catalog();
 
   driver_ = catalog.createStorageDriver(config_.storage.driver.name, *config_.storage.driver.parameters);
+  if (mode == AppMode::serve) logCapabilities(logger_, *driver_);
   if (mode == AppMode::serve && config_.http.debug.prometheusEnabled) {
     metrics_ = std::make_unique<Metrics>(routeNames(), driver_->name(), config_.storage.blobDescriptorCache);
     driver_ = std::make_shared<MeteredStorageDriver>(std::move(driver_), *metrics_);
@@ -108,7 +126,7 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   const auto& storage = config_.storage;
   registry_ = std::make_unique<Registry>(
       *driver_, cache_.get(),
-      RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.automaticMount},
+      RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.redirectExpiry, storage.automaticMount},
       healthCheck_.get(), metrics_.get(), pullThrough_.get());
   if (mode == AppMode::serve) {
     catalogIndex_ = std::make_unique<RepositoryIndex>(

@@ -42,6 +42,8 @@ struct Config {
     Poco::JSON::Object::Ptr cacheParameters; // storage.cache without the name keys; never null
     bool deleteEnabled = false;              // storage.delete.enabled
     bool redirectDisabled = false;           // storage.redirect.disable
+    // storage.redirect.expiry (Pier extension): how long a redirect URL works.
+    std::chrono::seconds redirectExpiry{20 * 60};
     // storage.mount.automatic (Pier extension): a mount without `from` links
     // a blob the registry holds (one the requester may pull, under access control).
     bool automaticMount = false;

@@ -142,7 +142,7 @@ NodePtr buildSchema() {
                         {"layerinfo", withWarning(string(), "deprecated, use storage.cache.blobdescriptor")},
                     })},
           {"delete", section({{"enabled", boolean()}})},
-          {"redirect", section({{"disable", boolean()}})},
+          {"redirect", section({{"disable", boolean()}, {"expiry", duration()}})},
           {"mount", section({{"automatic", boolean()}})}, // Pier extension
           {"maintenance", section({
                               {"uploadpurging", section({

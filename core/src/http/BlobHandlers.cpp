@@ -20,7 +20,9 @@ void getBlob(Exchange& exchange, Repository& repository, const std::string& refe
   if (exchange.request().get("If-None-Match", "") == etag) return exchange.sendEmpty(304);
 
   if (!exchange.isHead()) {
-    if (auto url = repository.blobRedirect(*descriptor, exchange.method())) {
+    Repository::Headers clientHeaders;
+    for (const auto& [name, value] : exchange.request()) clientHeaders.emplace_back(name, value);
+    if (auto url = repository.blobRedirect(*descriptor, exchange.method(), clientHeaders)) {
       response.set("Location", *url);
       return exchange.sendEmpty(307);
     }

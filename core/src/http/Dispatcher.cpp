@@ -1,5 +1,6 @@
 #include "http/Dispatcher.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -25,7 +26,7 @@ std::string actionOf(const std::string& method) {
   return "push"; // POST, PATCH, PUT
 }
 
-AuthRequest authRequestOf(const Exchange& exchange) {
+AuthRequest authRequestOf(const Exchange& exchange, bool tls) {
   const auto& request = exchange.request();
   AuthRequest auth;
   auth.method = request.getMethod();
@@ -33,6 +34,8 @@ AuthRequest authRequestOf(const Exchange& exchange) {
   const std::string& client = exchange.clientAddress();
   auth.remoteAddress = client.substr(0, client.rfind(':'));
   for (const auto& [name, value] : request) auth.headers.emplace_back(name, value);
+  auth.extensions = new Poco::JSON::Object;
+  auth.extensions->set("tls", tls);
   return auth;
 }
 
@@ -123,7 +126,7 @@ void Dispatcher::dispatch(Exchange& exchange, std::size_t& routeIndex) {
   routeIndex = static_cast<std::size_t>(match.route - routes().data());
   AuthRequest authRequest;
   if (route.access != RouteAccess::none && app_.accessController()) {
-    authRequest = authRequestOf(exchange);
+    authRequest = authRequestOf(exchange, !app_.config().http.tls.certificate.empty());
     authorize(exchange, authRequest, accessRecords(match, exchange));
   }
   if (route.access == RouteAccess::repository && !isRead(exchange.method())) {
@@ -197,8 +200,15 @@ void Dispatcher::serve(http::ServerRequest& request) {
     respondWithError(exchange, e.errors(), e.what());
   } catch (const CancelledError& e) {
     respondWithError(exchange, errcode::Error{errcode::Unavailable, e.what(), {}}, e.what());
+  } catch (const StorageThrottledError& e) {
+    // The backend asks to slow down: so are the clients, with when to come back.
+    logger.write(LogLevel::warn, "storage throttled",
+                 {{"error", e.what()}, {"request_id", exchange.requestId()}});
+    if (!exchange.responded())
+      exchange.response().set("Retry-After", std::to_string(std::max(1, e.retryAfterSeconds())));
+    respondWithError(exchange, errcode::Error{errcode::TooManyRequests, "storage throttled", {}}, e.what());
   } catch (const StorageUnavailableError& e) {
-    // Storage down or throttling: worth a retry, so not a 500.
+    // Storage down: worth a retry, so not a 500.
     logger.write(LogLevel::warn, "storage unavailable",
                  {{"error", e.what()}, {"request_id", exchange.requestId()}});
     respondWithError(exchange, errcode::Error{errcode::Unavailable, "storage unavailable", {}}, e.what());

@@ -40,20 +40,17 @@ void setNextLink(Exchange& exchange, const std::string& path, const std::string&
 
 void getTags(Exchange& exchange, Repository& repository, const std::string&) {
   const std::string& name = repository.name();
-  std::vector<std::string> tags = repository.tags();
-  auto last = exchange.queryParameter("last");
+  std::string last = exchange.queryParameter("last").value_or("");
   std::size_t n = parsePageSize(exchange.queryParameter("n"), kMaxPageSize, kMaxPageSize);
-  auto begin = tags.begin();
-  if (last) begin = std::upper_bound(tags.begin(), tags.end(), *last);
-  auto end = begin + static_cast<std::ptrdiff_t>(
-                         std::min<std::size_t>(n, static_cast<std::size_t>(tags.end() - begin)));
+  TagPage page = repository.tagPage(last, n);
 
   Poco::JSON::Array list;
-  for (auto it = begin; it != end; ++it) list.add(*it);
+  for (const auto& tag : page.tags) list.add(tag);
   Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
   body.set("name", name);
   body.set("tags", list);
-  if (end != tags.end() && end != begin) setNextLink(exchange, "/v2/" + name + "/tags/list", *(end - 1), n);
+  if (page.more && !page.tags.empty())
+    setNextLink(exchange, "/v2/" + name + "/tags/list", page.tags.back(), n);
   exchange.sendJson(200, toJson(body));
 }
 

@@ -36,9 +36,11 @@ class MeteredWriter final : public FileWriter {
 public:
   MeteredWriter(std::unique_ptr<FileWriter> writer, Metrics& metrics)
       : writer_(std::move(writer)), metrics_(metrics) {}
-  void write(const char* data, std::size_t size) override { writer_->write(data, size); }
+  void write(const Context& context, const char* data, std::size_t size) override {
+    writer_->write(context, data, size);
+  }
   std::int64_t size() const override { return writer_->size(); }
-  void close() override { writer_->close(); }
+  void close(const Context& context) override { writer_->close(context); }
   void cancel(const Context& context) override { writer_->cancel(context); }
   void commit(const Context& context) override {
     metered(metrics_, StorageOperation::commit, [&] { writer_->commit(context); });
@@ -90,10 +92,14 @@ void MeteredStorageDriver::remove(const Context& context, const std::string& pat
 }
 
 std::optional<std::string> MeteredStorageDriver::redirectURL(const Context& context,
-                                                             const std::string& method,
-                                                             const std::string& path) {
-  return metered(metrics_, StorageOperation::redirectUrl,
-                 [&] { return driver_->redirectURL(context, method, path); });
+                                                             const RedirectRequest& request) {
+  return metered(metrics_, StorageOperation::redirectUrl, [&] { return driver_->redirectURL(context, request); });
+}
+
+ListPage MeteredStorageDriver::listPage(const Context& context, const std::string& path,
+                                        const std::string& startAfter, std::size_t limit) {
+  return metered(metrics_, StorageOperation::list,
+                 [&] { return driver_->listPage(context, path, startAfter, limit); });
 }
 
 void MeteredStorageDriver::walk(const Context& context, const std::string& path, const WalkFunction& visit) {

@@ -10,7 +10,8 @@ namespace pier {
 
 // The configured storage driver, every call counted and timed in Metrics
 // (calls, failures, latency per operation), so that each driver plugin is
-// measured without a change to it. A writer's commit is measured too; reads
+// measured without a change to it. Every virtual function of StorageDriver is
+// forwarded here: one left out would silently become the SDK's default. A writer's commit is measured too; reads
 // and writes of bytes are not (a blob's bytes mostly go out by sendfile).
 class MeteredStorageDriver final : public StorageDriver {
 public:
@@ -27,8 +28,13 @@ public:
   std::vector<std::string> list(const Context& context, const std::string& path) override;
   void move(const Context& context, const std::string& source, const std::string& destination) override;
   void remove(const Context& context, const std::string& path) override;
-  std::optional<std::string> redirectURL(const Context& context, const std::string& method,
-                                         const std::string& path) override;
+  DriverCapabilities capabilities() const override { return driver_->capabilities(); }
+  std::optional<std::string> redirectURL(const Context& context, const RedirectRequest& request) override;
+  ListPage listPage(const Context& context, const std::string& path, const std::string& startAfter,
+                    std::size_t limit) override;
+  std::size_t purgeLeftovers(const Context& context, std::chrono::system_clock::time_point before) override {
+    return driver_->purgeLeftovers(context, before);
+  }
   void walk(const Context& context, const std::string& path, const WalkFunction& visit) override;
 
 private:

@@ -39,7 +39,7 @@ std::size_t CachingBlobReader::read(char* buffer, std::size_t size) {
     throw UpstreamUnavailable("the blob " + descriptor_.digest + " ended after " + std::to_string(received_) +
                               " of " + std::to_string(descriptor_.size) + " bytes");
   digester_.update(buffer, got);
-  writer_->write(buffer, got);
+  writer_->write(context_, buffer, got);
   received_ += static_cast<std::int64_t>(got);
   // Checked before the last piece is handed on.
   if (received_ == descriptor_.size) commit();

@@ -226,6 +226,26 @@ std::vector<std::string> ManifestService::tags(const Context& context, const std
   return names;
 }
 
+TagPage ManifestService::tagPage(const Context& context, const std::string& repository,
+                                 const std::string& last, std::size_t limit) {
+  const std::string root = paths::tagsRoot(repository);
+  ListPage page;
+  try {
+    // At least one, so that an unknown repository is NAME_UNKNOWN even for n=0.
+    page = driver_.listPage(context, root, last.empty() ? "" : root + "/" + last, std::max<std::size_t>(limit, 1));
+  } catch (const PathNotFoundError&) {
+    throw errcode::Exception(errcode::NameUnknown, "", repository);
+  }
+  TagPage tags;
+  if (limit == 0) {
+    tags.more = !page.paths.empty();
+    return tags;
+  }
+  for (const auto& child : page.paths) tags.tags.push_back(child.substr(child.rfind('/') + 1));
+  tags.more = page.truncated;
+  return tags;
+}
+
 std::vector<std::string> ManifestService::revisions(const Context& context, const std::string& repository,
                                                     std::vector<std::string>* malformed) {
   std::vector<std::string> digests;

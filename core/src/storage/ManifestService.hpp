@@ -15,6 +15,12 @@
 
 namespace pier {
 
+// One page of a repository's tags.
+struct TagPage {
+  std::vector<std::string> tags; // in lexical order
+  bool more = false;             // tags follow the last one
+};
+
 // Manifests and tags of repositories (Distribution's manifestStore and
 // tagStore): manifests are blobs linked under _manifests/revisions, tags are
 // links under _manifests/tags/<tag>/current with an index of every revision
@@ -57,6 +63,10 @@ public:
 
   // Tags in lexical order; NAME_UNKNOWN when the repository has none at all.
   std::vector<std::string> tags(const Context& context, const std::string& repository);
+  // At most `limit` of them that sort after `last` ("" for the first page),
+  // read as one page of the driver's listing (StorageDriver::listPage).
+  TagPage tagPage(const Context& context, const std::string& repository, const std::string& last,
+                  std::size_t limit);
 
   // Every revision of the repository whose link exists, as "<algorithm>:<hex>"
   // in storage order, of algorithms Pier cannot address (sha384) too; none

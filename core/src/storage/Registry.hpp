@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@ class PullThroughCache;
 struct RegistryOptions {
   bool deletesEnabled = false;    // storage.delete.enabled
   bool redirectsDisabled = false; // storage.redirect.disable
+  std::chrono::seconds redirectExpiry{20 * 60}; // storage.redirect.expiry (Pier extension)
   bool automaticMount = false;    // storage.mount.automatic (Pier extension)
   bool storageHealthCheck = true; // health.storagedriver.enabled
 };

@@ -66,12 +66,14 @@ Repository::OpenBlob Repository::openBlob(const Descriptor& descriptor, std::int
   return OpenBlob{descriptor, std::move(reader)};
 }
 
-std::optional<std::string> Repository::blobRedirect(const Descriptor& descriptor, const std::string& method) {
+std::optional<std::string> Repository::blobRedirect(const Descriptor& descriptor, const std::string& method,
+                                                    const Headers& clientHeaders) {
   if (registry_.options().redirectsDisabled ||
       std::ranges::find(upstreamOnly_, descriptor.digest) != upstreamOnly_.end())
     return std::nullopt;
-  auto url =
-      registry_.driver().redirectURL(context_, method, paths::blobData(*Digest::parse(descriptor.digest)));
+  RedirectRequest request{method, paths::blobData(*Digest::parse(descriptor.digest)),
+                          registry_.options().redirectExpiry, clientHeaders};
+  auto url = registry_.driver().redirectURL(context_, request);
   if (url) events_.blobPulled(name_, descriptor);
   return url;
 }
@@ -214,8 +216,8 @@ void Repository::deleteTag(const std::string& tag) {
   events_.tagDeleted(name_, tag);
 }
 
-std::vector<std::string> Repository::tags() {
-  return registry_.manifests().tags(context_, name_);
+TagPage Repository::tagPage(const std::string& last, std::size_t limit) {
+  return registry_.manifests().tagPage(context_, name_, last, limit);
 }
 
 std::vector<ManifestDescriptor> Repository::referrers(const Digest& subject,

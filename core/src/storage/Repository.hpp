@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/ManifestService.hpp"
@@ -42,8 +43,11 @@ public:
   // The blob's bytes from offset on; BLOB_UNKNOWN when the repository does not
   // link it or storage lost it since a stat (the cache entry is then dropped).
   OpenBlob openBlob(const Descriptor& descriptor, std::int64_t offset);
-  // A URL the client may fetch the blob from instead (storage.redirect), if the driver has one.
-  std::optional<std::string> blobRedirect(const Descriptor& descriptor, const std::string& method);
+  // A URL the client may fetch the blob from instead (storage.redirect), if
+  // the driver has one; the driver sees the client's method and headers.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  std::optional<std::string> blobRedirect(const Descriptor& descriptor, const std::string& method,
+                                          const Headers& clientHeaders);
   // Unlinks the blob; UNSUPPORTED when deletes are disabled, BLOB_UNKNOWN when not linked.
   void deleteBlob(const Digest& digest);
   // Links a blob that `from` holds (checked in storage); nothing when it does not.
@@ -73,8 +77,9 @@ public:
   void deleteManifest(const Digest& digest);
   void deleteTag(const std::string& tag);
 
-  // Tags in lexical order; NAME_UNKNOWN when the repository has none.
-  std::vector<std::string> tags();
+  // At most `limit` tags after `last`, in lexical order, from one page of the
+  // driver's listing; NAME_UNKNOWN when the repository has none.
+  TagPage tagPage(const std::string& last, std::size_t limit);
   std::vector<ManifestDescriptor> referrers(const Digest& subject, const std::string& artifactType);
 
 private:

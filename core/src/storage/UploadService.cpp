@@ -62,7 +62,7 @@ std::int64_t UploadService::size(const Context& context, const std::string& repo
   requireUpload(context, repository, id);
   auto writer = driver_.writer(context, paths::uploadData(repository, id), true);
   std::int64_t size = writer->size();
-  writer->close();
+  writer->close(context);
   requireUncommitted(context, repository, id, size);
   return size;
 }
@@ -98,7 +98,7 @@ std::int64_t UploadService::appendLocked(const Context& context, const std::stri
   const std::int64_t offset = writer->size();
   requireUncommitted(context, repository, id, offset);
   if (expectedStart && *expectedStart != offset) {
-    writer->close();
+    writer->close(context);
     throw errcode::Exception(errcode::RangeInvalid,
                              "chunk starts at " + std::to_string(*expectedStart) + ", the upload has " +
                                  std::to_string(offset) + " bytes",
@@ -112,7 +112,7 @@ std::int64_t UploadService::appendLocked(const Context& context, const std::stri
     } catch (const PathNotFoundError&) {
     }
     if (!digester.restoreState(state)) {
-      writer->close();
+      writer->close(context);
       discard(context, repository, id);
       throw errcode::Exception(errcode::BlobUploadInvalid, "the upload's hash state at offset " +
                                                                std::to_string(offset) +
@@ -129,7 +129,7 @@ std::int64_t UploadService::appendLocked(const Context& context, const std::stri
       std::streamsize got = body->stream.gcount();
       if (got > 0) {
         digester.update(buffer.get(), static_cast<std::size_t>(got));
-        writer->write(buffer.get(), static_cast<std::size_t>(got));
+        writer->write(context, buffer.get(), static_cast<std::size_t>(got));
         received += got;
       }
       if (!body->stream) break;
@@ -150,7 +150,7 @@ std::int64_t UploadService::appendLocked(const Context& context, const std::stri
     if (dynamic_cast<const StorageUnavailableError*>(&e)) throw;
     throw errcode::Exception(errcode::BlobUploadInvalid, std::string("upload aborted: ") + e.what(), id);
   }
-  writer->close();
+  writer->close(context);
   const std::int64_t size = offset + received;
   if (received > 0) {
     driver_.putContent(context, paths::uploadHashState(repository, id, kCanonicalAlgorithm, size),

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include <Poco/JSON/Object.h>
+
 #include "pier/context.hpp"
 
 namespace pier {
@@ -30,12 +32,16 @@ inline bool equalsIgnoringCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// The parts of an HTTP request an access controller may look at.
+// The parts of an HTTP request an access controller may look at. Fields that
+// later SDK versions add arrive in `extensions` first, so that a plugin built
+// before them keeps its ABI; they move into the struct only at an ABI bump.
+// Today: "tls" (bool), whether the request came over TLS.
 struct AuthRequest {
   std::string method;
   std::string uri;
   std::string remoteAddress;
   std::vector<std::pair<std::string, std::string>> headers;
+  Poco::JSON::Object::Ptr extensions; // null or further facts of the request
 
   // The first header of that name (case-insensitive), or "".
   std::string header(std::string_view name) const {

@@ -66,6 +66,19 @@ public:
   using StorageError::StorageError;
 };
 
+// The backend asked to slow down (e.g. S3 SlowDown, HTTP 429) and kept doing
+// so through the driver's retries: the server answers 429 TOOMANYREQUESTS
+// with Retry-After, so clients back off instead of failing.
+class PIER_SDK_API StorageThrottledError : public StorageUnavailableError {
+public:
+  explicit StorageThrottledError(const std::string& what, int retryAfterSeconds = 1)
+      : StorageUnavailableError(what), retryAfterSeconds_(retryAfterSeconds) {}
+  int retryAfterSeconds() const noexcept { return retryAfterSeconds_; }
+
+private:
+  int retryAfterSeconds_;
+};
+
 // The driver does not implement an optional operation.
 class PIER_SDK_API UnsupportedError : public StorageError {
 public:

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pier/context.hpp"
@@ -33,20 +34,55 @@ public:
 };
 
 // Writes a file that becomes visible at its path only on commit(). Until then
-// the content may be resumed by opening a writer with append = true.
+// the content may be resumed by opening a writer with append = true. Every
+// call takes the request's Context: a driver that sends data on (e.g. an S3
+// part upload) stops when the client is gone or the deadline passed.
 class PIER_SDK_API FileWriter {
 public:
   virtual ~FileWriter() = default;
-  virtual void write(const char* data, std::size_t size) = 0;
+  virtual void write(const Context& context, const char* data, std::size_t size) = 0;
   // Bytes written so far, including those of earlier writers this one appends to.
   virtual std::int64_t size() const = 0;
-  // Releases the writer; written content stays for a later append.
-  virtual void close() = 0;
+  // Releases the writer; written content stays for a later append. When it
+  // returns, that content survives a crash if the driver is durable (see
+  // DriverCapabilities).
+  virtual void close(const Context& context) = 0;
   // Discards everything written, including earlier appended-to content.
   virtual void cancel(const Context& context) = 0;
   // Makes the content visible at the path, atomically: readers see the old
   // content or the whole new content, never a part.
   virtual void commit(const Context& context) = 0;
+};
+
+// What a driver supports beyond the required calls; the server asks once,
+// after the factory made the driver, and plans around the answers.
+struct DriverCapabilities {
+  // redirectURL can answer with a URL clients fetch content from directly.
+  bool redirects = false;
+  // Content is on stable storage when putContent, move, remove, commit or a
+  // writer's close returns: a crash or power loss right after keeps it.
+  bool durable = false;
+  // A writer opened with append = true resumes content a writer of another
+  // process (or of this one before a restart) left, not only of this process.
+  bool resumableWriters = false;
+  // listPage reads one page from the backend instead of listing everything.
+  bool pagedList = false;
+};
+
+// What the server asks a redirect for: the client's method and headers
+// (e.g. for a CDN's signed URL or a Range the URL must allow) and how long the
+// URL may work.
+struct RedirectRequest {
+  std::string method; // "GET" or "HEAD"
+  std::string path;
+  std::chrono::seconds expiry{1200};
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// One page of a directory's children (StorageDriver::listPage).
+struct ListPage {
+  std::vector<std::string> paths; // full paths, in lexical order
+  bool truncated = false;         // more children follow the last path
 };
 
 enum class WalkControl { proceed, skipDirectory, stop };
@@ -82,10 +118,31 @@ public:
   // Deletes a file or a directory with everything below it.
   virtual void remove(const Context& context, const std::string& path) = 0;
 
-  // A URL the client may fetch the content from directly, or nothing.
-  virtual std::optional<std::string> redirectURL(const Context& /*context*/, const std::string& /*method*/,
-                                                 const std::string& /*path*/) {
+  // What this driver supports beyond the required calls.
+  virtual DriverCapabilities capabilities() const { return {}; }
+
+  // A URL the client may fetch the content from directly, or nothing (then
+  // the server sends the content itself).
+  virtual std::optional<std::string> redirectURL(const Context& /*context*/, const RedirectRequest& /*request*/) {
     return std::nullopt;
+  }
+
+  // At most `limit` (> 0) direct children of a directory whose full paths
+  // sort after `startAfter` ("" for the first page), in lexical order; a
+  // missing directory raises PathNotFoundError as list() does. This default
+  // lists everything and cuts; drivers that can page natively override it.
+  virtual ListPage listPage(const Context& context, const std::string& path, const std::string& startAfter,
+                            std::size_t limit) {
+    ListPage page;
+    for (auto& child : list(context, path)) {
+      if (child <= startAfter) continue;
+      if (page.paths.size() == limit) {
+        page.truncated = true;
+        break;
+      }
+      page.paths.push_back(std::move(child));
+    }
+    return page;
   }
 
   // Removes the driver's own leftovers of calls a crash cut off (e.g. temporary
