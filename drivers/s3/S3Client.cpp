@@ -201,8 +201,8 @@ Result S3Client::withRetries(const Context& context, const S3Request& request, A
     std::this_thread::sleep_for(wait);
     backoff *= 2;
   }
-  throwUnavailable("s3: " + request.method + " " + requestPath(request.key) + ": " + lastFailure + " (after " +
-                       std::to_string(kMaxAttempts) + " attempts)",
+  throwUnavailable("s3: " + request.method + " " + requestPath(request.key) + ": " + lastFailure +
+                       " (after " + std::to_string(kMaxAttempts) + " attempts)",
                    throttled);
 }
 

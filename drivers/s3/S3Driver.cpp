@@ -171,7 +171,8 @@ public:
 
   // A presigned URL valid for the server's expiry, at most redirectlifetime.
   // Client headers need no signing: a Range header works on such a URL.
-  std::optional<std::string> redirectURL(const Context& /*context*/, const RedirectRequest& request) override {
+  std::optional<std::string> redirectURL(const Context& /*context*/,
+                                         const RedirectRequest& request) override {
     checkFilePath(request.path);
     if (request.method != "GET" && request.method != "HEAD") return std::nullopt;
     auto lifetime = std::min(request.expiry, bucket_->options().redirectLifetime);

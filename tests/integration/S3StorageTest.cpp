@@ -91,8 +91,9 @@ TEST(S3Storage, AnUnreachableBucketIsUnavailableNotAnInternalError) {
 
 TEST(S3Storage, AThrottlingBucketIsTooManyRequestsWithRetryAfter) {
   TroubledS3 s3(503, 1 << 30); // SlowDown, always
-  PierServer server("version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n    bucket: pier\n    regionendpoint: " +
-                    s3.endpoint() + "\n    accesskey: key\n    secretkey: secret\nhttp:\n  addr: 127.0.0.1:0\n");
+  PierServer server(
+      "version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n    bucket: pier\n    regionendpoint: " +
+      s3.endpoint() + "\n    accesskey: key\n    secretkey: secret\nhttp:\n  addr: 127.0.0.1:0\n");
   HttpResponse response = httpRequest(server.port(), "GET", "/v2/library/a/tags/list");
   EXPECT_EQ(response.status, 429) << response.body;
   EXPECT_NE(response.body.find("TOOMANYREQUESTS"), std::string::npos) << response.body;

@@ -124,10 +124,10 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
                      {"ttl", std::to_string(upstream.ttl.count() / 1000) + "s"}});
   }
   const auto& storage = config_.storage;
-  registry_ = std::make_unique<Registry>(
-      *driver_, cache_.get(),
-      RegistryOptions{storage.deleteEnabled, storage.redirectDisabled, storage.redirectExpiry, storage.automaticMount},
-      healthCheck_.get(), metrics_.get(), pullThrough_.get());
+  registry_ = std::make_unique<Registry>(*driver_, cache_.get(),
+                                         RegistryOptions{storage.deleteEnabled, storage.redirectDisabled,
+                                                         storage.redirectExpiry, storage.automaticMount},
+                                         healthCheck_.get(), metrics_.get(), pullThrough_.get());
   if (mode == AppMode::serve) {
     catalogIndex_ = std::make_unique<RepositoryIndex>(
         *driver_, logger_,

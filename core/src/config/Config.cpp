@@ -101,8 +101,7 @@ Config buildConfig(const Object::Ptr& document, std::vector<std::string> warning
   Object::Ptr redirect = sectionOf(*storage, "redirect");
   config.storage.redirectDisabled = config::getBool(*redirect, "disable", "", false);
   auto expiry = config::getDuration(*redirect, "expiry", "storage.redirect", config.storage.redirectExpiry);
-  if (expiry < std::chrono::seconds(1))
-    throw ConfigError("storage.redirect.expiry: must be at least 1s");
+  if (expiry < std::chrono::seconds(1)) throw ConfigError("storage.redirect.expiry: must be at least 1s");
   config.storage.redirectExpiry = std::chrono::duration_cast<std::chrono::seconds>(expiry);
   config.storage.automaticMount = config::getBool(*sectionOf(*storage, "mount"), "automatic", "", false);
   Object::Ptr maintenance = sectionOf(*storage, "maintenance");

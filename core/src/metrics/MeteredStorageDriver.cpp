@@ -93,7 +93,8 @@ void MeteredStorageDriver::remove(const Context& context, const std::string& pat
 
 std::optional<std::string> MeteredStorageDriver::redirectURL(const Context& context,
                                                              const RedirectRequest& request) {
-  return metered(metrics_, StorageOperation::redirectUrl, [&] { return driver_->redirectURL(context, request); });
+  return metered(metrics_, StorageOperation::redirectUrl,
+                 [&] { return driver_->redirectURL(context, request); });
 }
 
 ListPage MeteredStorageDriver::listPage(const Context& context, const std::string& path,

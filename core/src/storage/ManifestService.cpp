@@ -232,7 +232,8 @@ TagPage ManifestService::tagPage(const Context& context, const std::string& repo
   ListPage page;
   try {
     // At least one, so that an unknown repository is NAME_UNKNOWN even for n=0.
-    page = driver_.listPage(context, root, last.empty() ? "" : root + "/" + last, std::max<std::size_t>(limit, 1));
+    page = driver_.listPage(context, root, last.empty() ? "" : root + "/" + last,
+                            std::max<std::size_t>(limit, 1));
   } catch (const PathNotFoundError&) {
     throw errcode::Exception(errcode::NameUnknown, "", repository);
   }

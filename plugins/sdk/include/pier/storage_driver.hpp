@@ -123,7 +123,8 @@ public:
 
   // A URL the client may fetch the content from directly, or nothing (then
   // the server sends the content itself).
-  virtual std::optional<std::string> redirectURL(const Context& /*context*/, const RedirectRequest& /*request*/) {
+  virtual std::optional<std::string> redirectURL(const Context& /*context*/,
+                                                 const RedirectRequest& /*request*/) {
     return std::nullopt;
   }
 
