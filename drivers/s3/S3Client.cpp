@@ -249,8 +249,8 @@ void S3Client::fail(const S3Response& response, const std::string& what) const {
   std::string message = "s3: " + what + ": " + std::to_string(response.status);
   if (!error.code.empty()) message += " " + error.code;
   if (!error.message.empty()) message += ": " + error.message;
-  if (isRetryable(response.status) || isThrottle(response.status, error.code))
-    throwUnavailable(message, isThrottle(response.status, error.code));
+  const bool throttled = isThrottle(response.status, error.code);
+  if (throttled || isRetryable(response.status)) throwUnavailable(message, throttled);
   throw StorageError(message);
 }
 

@@ -8,6 +8,8 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <pier/storage_driver.hpp>
+
 #include "SigV4.hpp"
 
 namespace pier::s3 {
@@ -36,7 +38,7 @@ struct S3Options {
   std::string keyId; // SSE-KMS key, with encrypt
   std::string objectAcl = "private";
   std::string userAgent;
-  std::chrono::seconds redirectLifetime{20 * 60};
+  std::chrono::seconds redirectLifetime = kDefaultRedirectExpiry;
 };
 
 // Throws ConfigError naming the key ("storage.s3.chunksize: ...").

@@ -46,8 +46,8 @@ std::vector<std::string_view> routeNames() {
 
 // What the driver says it supports, and a warning where acknowledged pushes
 // may not survive a crash (e.g. filesystem with sync: false).
-void logCapabilities(LineLogger& logger, const StorageDriver& driver) {
-  const DriverCapabilities capabilities = driver.capabilities();
+void logCapabilities(LineLogger& logger, const StorageDriver& driver,
+                     const DriverCapabilities& capabilities) {
   auto yesNo = [](bool value) { return std::string(value ? "yes" : "no"); };
   logger.write(LogLevel::info, "storage driver",
                {{"name", driver.name()},
@@ -69,7 +69,8 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   const PluginCatalog& catalog = plugins_.catalog();
 
   driver_ = catalog.createStorageDriver(config_.storage.driver.name, *config_.storage.driver.parameters);
-  if (mode == AppMode::serve) logCapabilities(logger_, *driver_);
+  const DriverCapabilities capabilities = driver_->capabilities();
+  if (mode == AppMode::serve) logCapabilities(logger_, *driver_, capabilities);
   if (mode == AppMode::serve && config_.http.debug.prometheusEnabled) {
     metrics_ = std::make_unique<Metrics>(routeNames(), driver_->name(), config_.storage.blobDescriptorCache);
     driver_ = std::make_shared<MeteredStorageDriver>(std::move(driver_), *metrics_);
@@ -125,7 +126,8 @@ App::App(Config config, LineLogger& logger, AppMode mode) : config_(std::move(co
   }
   const auto& storage = config_.storage;
   registry_ = std::make_unique<Registry>(*driver_, cache_.get(),
-                                         RegistryOptions{storage.deleteEnabled, storage.redirectDisabled,
+                                         RegistryOptions{storage.deleteEnabled,
+                                                         storage.redirectDisabled || !capabilities.redirects,
                                                          storage.redirectExpiry, storage.automaticMount},
                                          healthCheck_.get(), metrics_.get(), pullThrough_.get());
   if (mode == AppMode::serve) {

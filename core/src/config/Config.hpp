@@ -9,6 +9,8 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <pier/storage_driver.hpp>
+
 #include "config/EnvironmentOverrides.hpp" // Environment, registryEnvironment
 
 namespace pier {
@@ -43,7 +45,7 @@ struct Config {
     bool deleteEnabled = false;              // storage.delete.enabled
     bool redirectDisabled = false;           // storage.redirect.disable
     // storage.redirect.expiry (Pier extension): how long a redirect URL works.
-    std::chrono::seconds redirectExpiry{20 * 60};
+    std::chrono::seconds redirectExpiry = kDefaultRedirectExpiry;
     // storage.mount.automatic (Pier extension): a mount without `from` links
     // a blob the registry holds (one the requester may pull, under access control).
     bool automaticMount = false;

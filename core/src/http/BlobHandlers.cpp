@@ -19,10 +19,8 @@ void getBlob(Exchange& exchange, Repository& repository, const std::string& refe
   response.set("Accept-Ranges", "bytes");
   if (exchange.request().get("If-None-Match", "") == etag) return exchange.sendEmpty(304);
 
-  if (!exchange.isHead()) {
-    Repository::Headers clientHeaders;
-    for (const auto& [name, value] : exchange.request()) clientHeaders.emplace_back(name, value);
-    if (auto url = repository.blobRedirect(*descriptor, exchange.method(), clientHeaders)) {
+  if (!exchange.isHead() && repository.redirectsEnabled()) {
+    if (auto url = repository.blobRedirect(*descriptor, exchange.method(), exchange.requestHeaders())) {
       response.set("Location", *url);
       return exchange.sendEmpty(307);
     }

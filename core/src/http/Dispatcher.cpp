@@ -33,7 +33,7 @@ AuthRequest authRequestOf(const Exchange& exchange, bool tls) {
   auth.uri = request.getURI();
   const std::string& client = exchange.clientAddress();
   auth.remoteAddress = client.substr(0, client.rfind(':'));
-  for (const auto& [name, value] : request) auth.headers.emplace_back(name, value);
+  auth.headers = exchange.requestHeaders();
   auth.extensions = new Poco::JSON::Object;
   auth.extensions->set("tls", tls);
   return auth;

@@ -85,6 +85,12 @@ std::optional<std::int64_t> Exchange::contentLength() const {
   return request_.getContentLength64();
 }
 
+std::vector<std::pair<std::string, std::string>> Exchange::requestHeaders() const {
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& [name, value] : request_) headers.emplace_back(name, value);
+  return headers;
+}
+
 const std::string& Exchange::clientAddress() const {
   return serverRequest_.clientAddress();
 }

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -44,6 +46,8 @@ public:
 
   const std::string& method() const { return request_.getMethod(); }
   const std::string& clientAddress() const; // "ip:port"
+  // The request's headers in order, as plugins see them (AuthRequest, RedirectRequest).
+  std::vector<std::pair<std::string, std::string>> requestHeaders() const;
   // The first value of a query parameter, percent-decoded.
   std::optional<std::string> queryParameter(std::string_view name) const;
   // The request's Content-Length, when it sent one.

@@ -11,8 +11,9 @@ namespace pier {
 // The configured storage driver, every call counted and timed in Metrics
 // (calls, failures, latency per operation), so that each driver plugin is
 // measured without a change to it. Every virtual function of StorageDriver is
-// forwarded here: one left out would silently become the SDK's default. A writer's commit is measured too;
-// reads and writes of bytes are not (a blob's bytes mostly go out by sendfile).
+// forwarded here: one left out would silently become the SDK's default. A
+// writer's commit is measured too; reads and writes of bytes are not (a
+// blob's bytes mostly go out by sendfile).
 class MeteredStorageDriver final : public StorageDriver {
 public:
   MeteredStorageDriver(std::shared_ptr<StorageDriver> driver, Metrics& metrics)

@@ -238,10 +238,7 @@ TagPage ManifestService::tagPage(const Context& context, const std::string& repo
     throw errcode::Exception(errcode::NameUnknown, "", repository);
   }
   TagPage tags;
-  if (limit == 0) {
-    tags.more = !page.paths.empty();
-    return tags;
-  }
+  if (limit == 0) return tags;
   for (const auto& child : page.paths) tags.tags.push_back(child.substr(child.rfind('/') + 1));
   tags.more = page.truncated;
   return tags;

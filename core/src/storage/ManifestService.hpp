@@ -18,7 +18,7 @@ namespace pier {
 // One page of a repository's tags.
 struct TagPage {
   std::vector<std::string> tags; // in lexical order
-  bool more = false;             // tags follow the last one
+  bool more = false;             // tags follow the last one (never set for an empty page)
 };
 
 // Manifests and tags of repositories (Distribution's manifestStore and

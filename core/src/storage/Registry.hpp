@@ -22,11 +22,11 @@ class PullThroughCache;
 
 // What the registry's storage may do, from storage.* settings.
 struct RegistryOptions {
-  bool deletesEnabled = false;                  // storage.delete.enabled
-  bool redirectsDisabled = false;               // storage.redirect.disable
-  std::chrono::seconds redirectExpiry{20 * 60}; // storage.redirect.expiry (Pier extension)
-  bool automaticMount = false;                  // storage.mount.automatic (Pier extension)
-  bool storageHealthCheck = true;               // health.storagedriver.enabled
+  bool deletesEnabled = false;    // storage.delete.enabled
+  bool redirectsDisabled = false; // storage.redirect.disable, or a driver without them
+  std::chrono::seconds redirectExpiry = kDefaultRedirectExpiry; // storage.redirect.expiry (Pier extension)
+  bool automaticMount = false;                                  // storage.mount.automatic (Pier extension)
+  bool storageHealthCheck = true;                               // health.storagedriver.enabled
 };
 
 // The registry's storage (Distribution's Namespace): the storage services

@@ -66,10 +66,13 @@ Repository::OpenBlob Repository::openBlob(const Descriptor& descriptor, std::int
   return OpenBlob{descriptor, std::move(reader)};
 }
 
+bool Repository::redirectsEnabled() const {
+  return !registry_.options().redirectsDisabled;
+}
+
 std::optional<std::string> Repository::blobRedirect(const Descriptor& descriptor, const std::string& method,
                                                     const Headers& clientHeaders) {
-  if (registry_.options().redirectsDisabled ||
-      std::ranges::find(upstreamOnly_, descriptor.digest) != upstreamOnly_.end())
+  if (!redirectsEnabled() || std::ranges::find(upstreamOnly_, descriptor.digest) != upstreamOnly_.end())
     return std::nullopt;
   RedirectRequest request{method, paths::blobData(*Digest::parse(descriptor.digest)),
                           registry_.options().redirectExpiry, clientHeaders};

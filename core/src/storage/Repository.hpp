@@ -45,7 +45,10 @@ public:
   OpenBlob openBlob(const Descriptor& descriptor, std::int64_t offset);
   // A URL the client may fetch the blob from instead (storage.redirect), if
   // the driver has one; the driver sees the client's method and headers.
+  // redirectsEnabled says whether asking can answer, so that the headers
+  // are gathered only then.
   using Headers = std::vector<std::pair<std::string, std::string>>;
+  bool redirectsEnabled() const;
   std::optional<std::string> blobRedirect(const Descriptor& descriptor, const std::string& method,
                                           const Headers& clientHeaders);
   // Unlinks the blob; UNSUPPORTED when deletes are disabled, BLOB_UNKNOWN when not linked.

@@ -69,13 +69,17 @@ struct DriverCapabilities {
   bool pagedList = false;
 };
 
+// How long a redirect URL works unless configured (storage.redirect.expiry):
+// 20 minutes, as Distribution's s3 driver.
+inline constexpr std::chrono::seconds kDefaultRedirectExpiry{20 * 60};
+
 // What the server asks a redirect for: the client's method and headers
 // (e.g. for a CDN's signed URL or a Range the URL must allow) and how long the
 // URL may work.
 struct RedirectRequest {
   std::string method; // "GET" or "HEAD"
   std::string path;
-  std::chrono::seconds expiry{1200};
+  std::chrono::seconds expiry = kDefaultRedirectExpiry;
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
