@@ -14,4 +14,5 @@ void registerHtpasswd(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerHtpasswd)
+PIER_PLUGIN(registerHtpasswd, "htpasswd", PIER_PLUGIN_VERSION,
+            "Basic authentication against an Apache htpasswd file (bcrypt)")

@@ -68,4 +68,5 @@ void registerPlugin(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerPlugin)
+PIER_PLUGIN(registerPlugin, "silly", PIER_PLUGIN_VERSION,
+            "Any Authorization header passes: for development only")

@@ -158,4 +158,5 @@ void registerPlugin(PluginRegistry& registry) {
 
 } // namespace pier::token
 
-PIER_PLUGIN(pier::token::registerPlugin)
+PIER_PLUGIN(pier::token::registerPlugin, "token", PIER_PLUGIN_VERSION,
+            "Bearer tokens of a Docker token server (JWT, RS/ES/EdDSA keys and JWKS)")

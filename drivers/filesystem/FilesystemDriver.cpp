@@ -619,4 +619,5 @@ void registerFilesystemDriver(PluginRegistry& registry) {
 } // namespace
 } // namespace pier
 
-PIER_PLUGIN(pier::registerFilesystemDriver)
+PIER_PLUGIN(pier::registerFilesystemDriver, "filesystem", PIER_PLUGIN_VERSION,
+            "Storage in a local directory, in Distribution's layout")

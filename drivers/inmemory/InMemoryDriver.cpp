@@ -357,4 +357,5 @@ void registerInMemoryDriver(PluginRegistry& registry) {
 } // namespace
 } // namespace pier
 
-PIER_PLUGIN(pier::registerInMemoryDriver)
+PIER_PLUGIN(pier::registerInMemoryDriver, "inmemory", PIER_PLUGIN_VERSION,
+            "Storage in the process's memory, lost at exit: for tests")

@@ -328,4 +328,5 @@ void registerS3Driver(PluginRegistry& registry) {
 } // namespace
 } // namespace pier::s3
 
-PIER_PLUGIN(pier::s3::registerS3Driver)
+PIER_PLUGIN(pier::s3::registerS3Driver, "s3", PIER_PLUGIN_VERSION,
+            "Storage in an S3 bucket (AWS, Ceph RGW, MinIO), in Distribution's layout")

@@ -15,4 +15,5 @@ void registerWebhook(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerWebhook)
+PIER_PLUGIN(registerWebhook, "webhook", PIER_PLUGIN_VERSION,
+            "Events POSTed as JSON envelopes to an HTTP endpoint")

@@ -69,4 +69,5 @@ void registerPlugin(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerPlugin)
+PIER_PLUGIN(registerPlugin, "jsonlines", PIER_PLUGIN_VERSION,
+            "An example sink: every event as a JSON line in a file")

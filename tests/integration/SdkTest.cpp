@@ -3,6 +3,8 @@
 // it with find_package(PierSDK), and the installed pier loads it.
 #include <gtest/gtest.h>
 
+#include <pier/version.hpp>
+
 #include "PierProcess.hpp"
 
 namespace pier::test {
@@ -38,7 +40,11 @@ TEST(Sdk, PluginBuiltOutsideTheTreeAgainstTheInstalledSdkIsLoaded) {
   const std::string pier = (prefix / "bin/pier").string();
   auto plugins = runCommand(pier, {"plugins"});
   ASSERT_EQ(plugins.exitCode, 0) << plugins.output;
-  EXPECT_NE(plugins.output.find("notification sink      jsonlines"), std::string::npos) << plugins.output;
+  // Its own name and version (the example project's) and the ABI it was built for.
+  EXPECT_NE(plugins.output.find("notification sink      jsonlines      jsonlines    1.0.0     " +
+                                std::to_string(PIER_PLUGIN_ABI_VERSION)),
+            std::string::npos)
+      << plugins.output;
   EXPECT_NE(
       plugins.output.find((prefix / "lib/pier/plugins/libpier-notification-sink-jsonlines.so").string()),
       std::string::npos)

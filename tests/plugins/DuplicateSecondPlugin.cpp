@@ -9,4 +9,5 @@ void registerPlugin(pier::PluginRegistry& registry) {
 }
 } // namespace
 
-PIER_PLUGIN(registerPlugin)
+PIER_PLUGIN(registerPlugin, "duplicate-second", "1.0.0",
+            "Test fixture: registers a name its twin registers too")

@@ -64,4 +64,5 @@ void registerPlugin(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerPlugin)
+PIER_PLUGIN(registerPlugin, "testfile", "1.0.0",
+            "Test fixture: a sink writing events to a file, told to fail by another")

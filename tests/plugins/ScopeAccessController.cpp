@@ -56,4 +56,4 @@ void registerPlugin(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerPlugin)
+PIER_PLUGIN(registerPlugin, "scopes", "1.0.0", "Test fixture: shows the dispatcher's access records")

@@ -12,6 +12,7 @@
 #include "app/App.hpp"
 #include "app/DebugServer.hpp"
 #include "http/HttpServer.hpp"
+#include "plugin/PluginListing.hpp"
 #include "storage/GarbageCollector.hpp"
 #include "storage/StorageVerifier.hpp"
 
@@ -33,7 +34,10 @@ commands:
                      or dangling (and not repaired), 2 when it cannot verify
                      -r, --repair  remove the links that point at nothing (never a blob)
                      -j, --json    print the report as JSON
-  plugins [CONFIG]   list the plugins in the plugin directory: kind, name, file
+  plugins [CONFIG] [--json]
+                     list the plugins in the plugin directory: what each provides (kind, name),
+                     its name, version, ABI version and file, and the server's build
+                     -j, --json  print the list as JSON
   version            print the version
   help               print this text
 
@@ -41,9 +45,10 @@ REGISTRY_* environment variables override config keys, as in Distribution,
 e.g. REGISTRY_HTTP_ADDR=127.0.0.1:5000.
 )";
 
-pier::Config loadConfig(int argc, char** argv) {
+// CONFIG, or the embedded conf/config.yml when none is given.
+pier::Config loadConfig(const std::string& configPath) {
   pier::Environment overrides = pier::registryEnvironment();
-  if (argc >= 3) return pier::loadConfigFile(argv[2], overrides);
+  if (!configPath.empty()) return pier::loadConfigFile(configPath, overrides);
   return pier::parseConfig(pier::defaultConfigText(), overrides, "embedded conf/config.yml");
 }
 
@@ -69,7 +74,7 @@ int serve(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &handledSignals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  pier::Config config = loadConfig(argc, argv);
+  pier::Config config = loadConfig(argc >= 3 ? argv[2] : "");
   auto logger = makeLogger(config);
   pier::App app(std::move(config), *logger);
   pier::HttpServer server(app);
@@ -91,7 +96,7 @@ int serve(int argc, char** argv) {
                 {{"addr", server.address()},
                  {"version", PIER_VERSION},
                  {"storage", app.driver().name()},
-                 {"plugins", std::to_string(app.plugins().files().size())}});
+                 {"plugins", std::to_string(app.plugins().plugins().size())}});
 
   int signal = 0;
   while (sigwait(&handledSignals, &signal) == 0 && signal == SIGHUP) {
@@ -195,14 +200,20 @@ int verify(int argc, char** argv) {
 }
 
 int listPlugins(int argc, char** argv) {
-  pier::Config config = loadConfig(argc, argv);
+  std::string configPath;
+  bool json = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string argument = argv[i];
+    if (argument == "--json" || argument == "-j") {
+      json = true;
+    } else if (!takeConfigArgument("plugins", argument, configPath)) {
+      return 2;
+    }
+  }
+  pier::Config config = loadConfig(configPath);
   pier::PluginLoader loader;
   loader.loadDirectory(pier::pluginDirectory(config));
-  std::printf("%-22s %-14s %s\n", "KIND", "NAME", "FILE");
-  for (const auto& entry : loader.catalog().entries())
-    std::printf("%-22s %-14s %s\n", std::string(pier::toString(entry.kind)).c_str(), entry.name.c_str(),
-                entry.file.c_str());
-  std::printf("plugin ABI version %d\n", PIER_PLUGIN_ABI_VERSION);
+  std::cout << (json ? pier::pluginListingJson(loader) : pier::pluginListingText(loader)) << std::flush;
   return 0;
 }
 

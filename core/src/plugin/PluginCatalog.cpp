@@ -58,6 +58,13 @@ std::vector<PluginCatalog::Entry> PluginCatalog::entries() const {
   return sorted;
 }
 
+std::string PluginCatalog::fileOf(PluginKind kind, const std::string& name) const {
+  for (const Entry& entry : entries_) {
+    if (entry.kind == kind && entry.name == name) return entry.file;
+  }
+  return "built in";
+}
+
 std::vector<std::string> PluginCatalog::names(PluginKind kind) const {
   std::vector<std::string> result;
   for (const Entry& entry : entries()) {
@@ -82,16 +89,19 @@ auto create(const PluginCatalog& catalog, PluginKind kind, const Factories& fact
   // An exception thrown by a plugin has its type information and vtable in
   // the plugin's library; once the error unwinds past the loader the library
   // is gone. The message travels on in an exception of the server's own.
+  const std::string plugin =
+      "the " + std::string(toString(kind)) + " plugin \"" + name + "\" (" + catalog.fileOf(kind, name) + ")";
   decltype(found->second(parameters)) instance;
   try {
     instance = found->second(parameters);
   } catch (const ConfigError& e) {
     throw ConfigError(e.what());
   } catch (const std::exception& e) {
-    throw ConfigError("the " + std::string(toString(kind)) + " plugin \"" + name + "\" failed: " + e.what());
+    throw ConfigError(plugin + " failed: " + e.what());
+  } catch (...) {
+    throw ConfigError(plugin + " failed: it threw something that is not a std::exception");
   }
-  if (!instance)
-    throw ConfigError("the " + std::string(toString(kind)) + " plugin \"" + name + "\" returned no instance");
+  if (!instance) throw ConfigError(plugin + " returned no instance");
   return instance;
 }
 

@@ -14,7 +14,7 @@ enum class PluginKind { storageDriver, blobDescriptorCache, accessController, no
 
 std::string_view toString(PluginKind kind);
 
-// Raised when a plugin cannot be loaded or registers a name twice.
+// Raised when a plugin cannot be loaded, fails to register or registers a name twice.
 class PluginError : public Error {
 public:
   using Error::Error;
@@ -48,6 +48,7 @@ public:
 
   std::vector<Entry> entries() const; // sorted by kind, then name
   std::vector<std::string> names(PluginKind kind) const;
+  std::string fileOf(PluginKind kind, const std::string& name) const; // the file that registered it
 
   // The file whose Register function is running, recorded with its entries.
   void setRegisteringFile(std::string file) { registeringFile_ = std::move(file); }

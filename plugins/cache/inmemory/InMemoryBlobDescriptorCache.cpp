@@ -187,4 +187,5 @@ void registerPlugin(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerPlugin)
+PIER_PLUGIN(registerPlugin, "inmemory", PIER_PLUGIN_VERSION,
+            "Blob descriptors cached in the process, bounded LRU")

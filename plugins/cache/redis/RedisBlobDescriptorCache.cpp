@@ -192,4 +192,5 @@ void registerPlugin(pier::PluginRegistry& registry) {
 
 } // namespace
 
-PIER_PLUGIN(registerPlugin)
+PIER_PLUGIN(registerPlugin, "redis", PIER_PLUGIN_VERSION,
+            "Blob descriptors cached in Redis, shared by every instance")
