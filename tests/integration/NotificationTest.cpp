@@ -319,6 +319,29 @@ TEST_F(NotificationTest, AnySinkPluginGetsTheDurableQueue) {
       });
 }
 
+TEST_F(NotificationTest, ASinkThrowingANonStdExceptionFailsTheDeliveryAndIsRetried) {
+  TempDir sinkDir;
+  writeFile(sinkDir / "throw-int", "");
+  PierServer server(config("    - name: throwing\n      type: testfile\n      url: http://sink.invalid/\n"
+                           "      threshold: 1\n      backoff: 50ms\n      parameters:\n        directory: " +
+                               sinkDir.path().string() + "\n",
+                           "", true));
+  Client client(server.port());
+  Content blob = makeContent("thrown at");
+  client.pushBlob("a/repo", blob);
+  ASSERT_TRUE(eventually([&] {
+    return std::filesystem::exists(sinkDir / "deliveries.log") &&
+           readFile(sinkDir / "deliveries.log").starts_with("0 1\n");
+  })) << server.log();
+  EXPECT_EQ(client.get("/v2/").status, 200); // the server lives on
+  std::filesystem::remove(sinkDir / "throw-int");
+  ASSERT_TRUE(eventually([&] {
+    return std::filesystem::exists(sinkDir / "events.jsonl") &&
+           readFile(sinkDir / "events.jsonl").find(blob.digest) != std::string::npos;
+  })) << server.log();
+  EXPECT_NE(server.log().find("not a std::exception"), std::string::npos) << server.log();
+}
+
 TEST_F(NotificationTest, AReceiverThatHoldsItsAnswerDoesNotHoldPushes) {
   receiver.setSilent(true);
   PierServer server(config(endpoint("held", receiver, "      timeout: 60s\n")));

@@ -2,7 +2,8 @@
 // receiver exist: each delivered event becomes one JSON line in
 // <parameters.directory>/events.jsonl, each delivery one line ("<status>
 // <event count>") in deliveries.log. While a file named `fail` exists in that
-// directory it fails every delivery with DeliveryError(503); while `hang`
+// directory it fails every delivery with DeliveryError(503), while `throw-int`
+// exists by throwing an int; while `hang`
 // exists it waits (for the context's deadline or cancellation) and then fails.
 #include <chrono>
 #include <filesystem>
@@ -28,6 +29,10 @@ public:
       while (!context.done()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       record(0, events.size());
       throw pier::DeliveryError("gave up waiting", 0);
+    }
+    if (std::filesystem::exists(directory_ / "throw-int")) {
+      record(0, events.size());
+      throw 42; // what only a plugin throws: the server must count it a failed delivery
     }
     if (std::filesystem::exists(directory_ / "fail")) {
       record(503, events.size());

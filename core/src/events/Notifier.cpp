@@ -151,6 +151,8 @@ bool Notifier::Worker::deliver(const std::vector<Event>& events) {
     error = e.what();
   } catch (const std::exception& e) {
     error = e.what();
+  } catch (...) {
+    error = "the sink threw something that is not a std::exception";
   }
   recordOutcome(false, events.size(), status, error);
   ++failuresInARow;

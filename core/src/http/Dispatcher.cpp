@@ -222,6 +222,12 @@ void Dispatcher::serve(http::ServerRequest& request) {
                  {{"error", e.what()}, {"request_id", exchange.requestId()}});
     respondWithError(exchange, errcode::Error{errcode::Unknown, "internal error", exchange.requestId()},
                      e.what());
+  } catch (...) {
+    // Only a plugin throws what is not a std::exception: still one failed request, not a lost worker.
+    const std::string what = "a plugin threw something that is not a std::exception";
+    logger.write(LogLevel::error, "request failed", {{"error", what}, {"request_id", exchange.requestId()}});
+    respondWithError(exchange, errcode::Error{errcode::Unknown, "internal error", exchange.requestId()},
+                     what);
   }
   auto elapsed = std::chrono::steady_clock::now() - started;
   if (Metrics* metrics = app_.metrics())

@@ -66,8 +66,9 @@ private:
 class PIER_SDK_API NotificationSink {
 public:
   virtual ~NotificationSink() = default;
-  // Delivers the batch or throws (DeliveryError, or any std::exception: a
-  // failure); returns the receiver's status (e.g. 200) or 0 when it has none.
+  // Delivers the batch or throws (DeliveryError, or any exception: a
+  // failure, retried). Returning means delivered, whatever the number: it is
+  // the receiver's status (e.g. 200) or 0 when it has none, for the figures.
   virtual int write(const Context& context, const std::vector<Event>& events) = 0;
   virtual void close() {}
 };
