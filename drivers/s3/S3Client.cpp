@@ -23,6 +23,7 @@ constexpr int kMaxAttempts = 6;                         // the first and five re
 constexpr std::chrono::milliseconds kFirstBackoff{100}; // doubled each time: 3.1 s of waiting in all
 constexpr std::size_t kMaxIdleSessions = 64;
 constexpr auto kSessionTimeout = std::chrono::seconds(60);
+constexpr auto kCancelCheck = std::chrono::milliseconds(20); // how often a retry's wait looks at the context
 
 bool isRetryable(int status) {
   return status == 500 || status == 502 || status == 503 || status == 504 || status == 429;
@@ -198,7 +199,10 @@ Result S3Client::withRetries(const Context& context, const S3Request& request, A
     if (Context::Clock::now() + wait >= context.deadline()) break;
     context.log(LogLevel::debug, "s3: " + request.method + " " + requestPath(request.key) + ": " +
                                      lastFailure + "; retrying in " + std::to_string(wait.count()) + " ms");
-    std::this_thread::sleep_for(wait);
+    // In slices: a cancelled context (the server stopping) ends the wait.
+    for (auto until = Context::Clock::now() + wait; !context.done() && Context::Clock::now() < until;)
+      std::this_thread::sleep_for(
+          std::min<Context::Clock::duration>(kCancelCheck, until - Context::Clock::now()));
     backoff *= 2;
   }
   throwUnavailable("s3: " + request.method + " " + requestPath(request.key) + ": " + lastFailure +

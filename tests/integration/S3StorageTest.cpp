@@ -101,6 +101,34 @@ TEST(S3Storage, AThrottlingBucketIsTooManyRequestsWithRetryAfter) {
   EXPECT_NE(server.log().find("storage throttled"), std::string::npos);
 }
 
+// S3 failing every request: each S3 call retries for about 3 s. Past the
+// drain timeout, stopping the server marks the request's Context done, the
+// driver's retry wait sees it, and the client gets 503 at once; without
+// that, the exit waits out every retry of every call of the request.
+TEST(S3Storage, StoppingCancelsARequestStillRetryingPastTheDrainTimeout) {
+  TroubledS3 s3(500, 1 << 30); // InternalError, always
+  PierServer server(
+      "version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n    bucket: pier\n    regionendpoint: " +
+      s3.endpoint() +
+      "\n    accesskey: key\n    secretkey: secret\n  maintenance:\n    uploadpurging:\n      enabled: "
+      "false\n"
+      "http:\n  addr: 127.0.0.1:0\n  draintimeout: 300ms\n");
+  HttpResponse response;
+  std::thread client([&] { response = httpRequest(server.port(), "GET", "/v2/library/a/tags/list"); });
+  const auto retrying = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (s3.requests() < 2 && std::chrono::steady_clock::now() < retrying)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_GE(s3.requests(), 2) << server.log();
+  const auto stopping = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.stop(SIGTERM), 0);
+  const auto took = std::chrono::steady_clock::now() - stopping;
+  client.join();
+  // The drain timeout and the moment a cancelled request has to answer, not ~3 s of retries.
+  EXPECT_LT(took, std::chrono::milliseconds(1800)) << server.log();
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_NE(response.body.find("cancelled"), std::string::npos) << response.body;
+}
+
 class S3ScaleOutTest : public ::testing::Test {
 protected:
   std::string config(bool redirects = false) const {

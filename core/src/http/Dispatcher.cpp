@@ -191,7 +191,7 @@ void Dispatcher::dispatch(Exchange& exchange, std::size_t& routeIndex) {
 
 void Dispatcher::serve(http::ServerRequest& request) {
   auto started = std::chrono::steady_clock::now();
-  Exchange exchange(app_.config().http, app_.logger(), request, newUuid());
+  Exchange exchange(app_.config().http, app_.logger(), request, newUuid(), cancelled_);
   LineLogger& logger = app_.logger();
   std::size_t routeIndex = routes().size(); // none until one matches
   try {

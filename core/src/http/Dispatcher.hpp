@@ -33,6 +33,10 @@ public:
   Dispatcher(App& app, std::string sourceAddress, long long maxUploads);
 
   void serve(http::ServerRequest& request);
+  // Marks every request's Context done, those in flight and any after: at
+  // shutdown, once the drain timeout has passed, so that work a driver does
+  // in steps (S3 retries, part uploads) stops instead of holding the exit.
+  void cancelRequests() { cancelled_->store(true); }
 
 private:
   // routeIndex: set to the matched route's index in routes(), for the metrics.
@@ -46,6 +50,7 @@ private:
   EventSource eventSource_; // this server's address and instance id, in every event
   long long maxUploads_;
   std::atomic<long long> uploadsInFlight_{0};
+  std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // The access records a matched route needs for a request (exposed for tests):

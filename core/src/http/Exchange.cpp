@@ -20,9 +20,10 @@ std::string pathPrefix(const Config::Http& http) {
 } // namespace
 
 Exchange::Exchange(const Config::Http& http, Logger& logger, http::ServerRequest& serverRequest,
-                   std::string requestId)
+                   std::string requestId, std::shared_ptr<const std::atomic<bool>> cancelled)
     : http_(http), serverRequest_(serverRequest), request_(serverRequest.request()),
-      response_(serverRequest.response()), context_(std::move(requestId), logger) {
+      response_(serverRequest.response()),
+      context_(std::move(requestId), logger, Context::Clock::time_point::max(), std::move(cancelled)) {
   std::string_view uri = request_.getURI();
   // HTTP/1.1 servers take the absolute form too: "GET http://host/v2/ HTTP/1.1".
   for (std::string_view scheme : {"http://", "https://"}) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,8 +31,9 @@ class ServerRequest;
 // the connection layer's request, nothing else of the server.
 class Exchange {
 public:
+  // cancelled: the server's flag that marks the request's Context done (at shutdown).
   Exchange(const Config::Http& http, Logger& logger, http::ServerRequest& serverRequest,
-           std::string requestId);
+           std::string requestId, std::shared_ptr<const std::atomic<bool>> cancelled);
 
   const Poco::Net::HTTPRequest& request() const { return request_; }
   Poco::Net::HTTPResponse& response() const { return response_; }

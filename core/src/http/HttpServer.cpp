@@ -40,6 +40,8 @@ constexpr std::size_t kLingerBytesPerWake = 1 << 20; // then the connection goes
 constexpr int kAcceptBatch = 256;
 constexpr std::int64_t kSendfileChunk = std::int64_t(1) << 30;
 constexpr auto kTimerTick = std::chrono::milliseconds(100);
+// After the drain timeout, how long cancelled requests get to send their answer.
+constexpr auto kCancelledAnswerTime = std::chrono::seconds(1);
 constexpr int kTlsCheckTicks = 10;                // certificate files are looked at once a second
 constexpr std::size_t kTlsFileChunk = 256 * 1024; // a file sent through user-space TLS, a piece at a time
 constexpr unsigned char kTlsHandshakeRecord = 0x16;
@@ -610,6 +612,14 @@ void HttpServer::stop() {
   }
   while (inFlight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (inFlight_.load() > 0) {
+    // Past the drain timeout: the requests' Contexts say done, and a driver
+    // that checks between steps gives up; a moment to send the 503 each ends with.
+    dispatcher_->cancelRequests();
+    const auto answered = std::chrono::steady_clock::now() + kCancelledAnswerTime;
+    while (inFlight_.load() > 0 && std::chrono::steady_clock::now() < answered)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   {
     std::lock_guard lock(connectionsMutex_);
     for (Connection* connection : connections_) ::shutdown(connection->fd, SHUT_RDWR);
