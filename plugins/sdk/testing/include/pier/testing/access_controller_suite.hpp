@@ -93,8 +93,12 @@ int accessControllerConformanceAnchor();
 } // namespace pier::testing
 
 // Runs the suite on each target: PIER_ACCESS_CONTROLLER_CONFORMANCE(Prefix, target...).
+// gtest pastes the suite's name into identifiers and matches it, as text,
+// with the TEST_P of the library: hence the alias of the same name. The
+// anchor's call links the object file holding the tests.
 #define PIER_ACCESS_CONTROLLER_CONFORMANCE(prefix, ...)                                                      \
-  INSTANTIATE_TEST_SUITE_P(prefix, ::pier::testing::AccessControllerConformance,                             \
-                           ::testing::Values(__VA_ARGS__), ::pier::testing::ByName());                       \
+  using AccessControllerConformance = ::pier::testing::AccessControllerConformance;                          \
+  INSTANTIATE_TEST_SUITE_P(prefix, AccessControllerConformance, ::testing::Values(__VA_ARGS__),              \
+                           ::pier::testing::ByName());                                                       \
   [[maybe_unused]] static const int pier_access_controller_conformance_anchor_##prefix =                     \
       ::pier::testing::detail::accessControllerConformanceAnchor()

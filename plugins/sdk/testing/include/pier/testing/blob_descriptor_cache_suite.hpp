@@ -47,8 +47,12 @@ int blobDescriptorCacheConformanceAnchor();
 } // namespace pier::testing
 
 // Runs the suite on each target: PIER_BLOB_DESCRIPTOR_CACHE_CONFORMANCE(Prefix, target...).
+// gtest pastes the suite's name into identifiers and matches it, as text,
+// with the TEST_P of the library: hence the alias of the same name. The
+// anchor's call links the object file holding the tests.
 #define PIER_BLOB_DESCRIPTOR_CACHE_CONFORMANCE(prefix, ...)                                                  \
-  INSTANTIATE_TEST_SUITE_P(prefix, ::pier::testing::BlobDescriptorCacheConformance,                          \
-                           ::testing::Values(__VA_ARGS__), ::pier::testing::ByName());                       \
+  using BlobDescriptorCacheConformance = ::pier::testing::BlobDescriptorCacheConformance;                    \
+  INSTANTIATE_TEST_SUITE_P(prefix, BlobDescriptorCacheConformance, ::testing::Values(__VA_ARGS__),           \
+                           ::pier::testing::ByName());                                                       \
   [[maybe_unused]] static const int pier_blob_descriptor_cache_conformance_anchor_##prefix =                 \
       ::pier::testing::detail::blobDescriptorCacheConformanceAnchor()

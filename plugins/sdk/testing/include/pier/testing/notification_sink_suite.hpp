@@ -70,8 +70,12 @@ int notificationSinkConformanceAnchor();
 } // namespace pier::testing
 
 // Runs the suite on each target: PIER_NOTIFICATION_SINK_CONFORMANCE(Prefix, target...).
+// gtest pastes the suite's name into identifiers and matches it, as text,
+// with the TEST_P of the library: hence the alias of the same name. The
+// anchor's call links the object file holding the tests.
 #define PIER_NOTIFICATION_SINK_CONFORMANCE(prefix, ...)                                                      \
-  INSTANTIATE_TEST_SUITE_P(prefix, ::pier::testing::NotificationSinkConformance,                             \
-                           ::testing::Values(__VA_ARGS__), ::pier::testing::ByName());                       \
+  using NotificationSinkConformance = ::pier::testing::NotificationSinkConformance;                          \
+  INSTANTIATE_TEST_SUITE_P(prefix, NotificationSinkConformance, ::testing::Values(__VA_ARGS__),              \
+                           ::pier::testing::ByName());                                                       \
   [[maybe_unused]] static const int pier_notification_sink_conformance_anchor_##prefix =                     \
       ::pier::testing::detail::notificationSinkConformanceAnchor()

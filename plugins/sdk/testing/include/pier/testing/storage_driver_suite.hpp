@@ -76,8 +76,12 @@ int storageDriverConformanceAnchor();
 } // namespace pier::testing
 
 // Runs the suite on each target: PIER_STORAGE_DRIVER_CONFORMANCE(Prefix, target...).
+// gtest pastes the suite's name into identifiers and matches it, as text,
+// with the TEST_P of the library: hence the alias of the same name. The
+// anchor's call links the object file holding the tests.
 #define PIER_STORAGE_DRIVER_CONFORMANCE(prefix, ...)                                                         \
-  INSTANTIATE_TEST_SUITE_P(prefix, ::pier::testing::StorageDriverConformance,                                \
-                           ::testing::Values(__VA_ARGS__), ::pier::testing::ByName());                       \
+  using StorageDriverConformance = ::pier::testing::StorageDriverConformance;                                \
+  INSTANTIATE_TEST_SUITE_P(prefix, StorageDriverConformance, ::testing::Values(__VA_ARGS__),                 \
+                           ::pier::testing::ByName());                                                       \
   [[maybe_unused]] static const int pier_storage_driver_conformance_anchor_##prefix =                        \
       ::pier::testing::detail::storageDriverConformanceAnchor()
