@@ -14,6 +14,11 @@ namespace {
 const std::string kCmake = "/usr/bin/cmake";
 const std::string kCtest = "/usr/bin/ctest";
 
+std::string sanitizeFlags() {
+  const std::string sanitizers = PIER_TEST_SANITIZE;
+  return sanitizers.empty() ? "" : "-fsanitize=" + sanitizers;
+}
+
 void expectSucceeded(const CommandResult& result, const std::string& what) {
   ASSERT_EQ(result.exitCode, 0) << what << ":\n" << result.output;
 }
@@ -30,11 +35,14 @@ TEST(Sdk, PluginBuiltOutsideTheTreeAgainstTheInstalledSdkIsLoaded) {
   ASSERT_TRUE(std::filesystem::exists(prefix / "include/pier/testing/notification_sink_suite.hpp"));
 
   const auto build = dir / "example-build";
-  expectSucceeded(runCommand(kCmake,
-                             {"-S", std::string(PIER_SOURCE_DIR) + "/plugins/example", "-B", build.string(),
-                              "-DCMAKE_PREFIX_PATH=" + prefix.string(), "-DCMAKE_BUILD_TYPE=Release"},
-                             {}, {}, std::chrono::seconds(120)),
-                  "configuring the example");
+  expectSucceeded(
+      runCommand(kCmake,
+                 {"-S", std::string(PIER_SOURCE_DIR) + "/plugins/example", "-B", build.string(),
+                  "-DCMAKE_PREFIX_PATH=" + prefix.string(), "-DCMAKE_BUILD_TYPE=Release",
+                  // A sanitized build installs a sanitized libpier_sdk_testing.a: its tests link the runtime.
+                  "-DCMAKE_EXE_LINKER_FLAGS=" + sanitizeFlags(), "-DCMAKE_CXX_FLAGS=" + sanitizeFlags()},
+                 {}, {}, std::chrono::seconds(120)),
+      "configuring the example");
   expectSucceeded(runCommand(kCmake, {"--build", build.string()}, {}, {}, std::chrono::seconds(300)),
                   "building the example");
   // Its tests: the suite's TEST_P bodies come from the installed static library.

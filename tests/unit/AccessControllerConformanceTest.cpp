@@ -57,8 +57,8 @@ AuthRequest withAuthorization(const std::string& value) {
   return request;
 }
 
-std::shared_ptr<AccessController> makeController(const std::string& name,
-                                                 const Poco::JSON::Object& parameters) {
+std::shared_ptr<AccessController> createController(const std::string& name,
+                                                   const Poco::JSON::Object& parameters) {
   return controllerPlugins().catalog().createAccessController(name, parameters);
 }
 
@@ -69,7 +69,7 @@ testing::AccessControllerTarget htpasswdTarget() {
     Poco::JSON::Object parameters;
     parameters.set("realm", "pier conformance");
     parameters.set("path", controllerFixtures().htpasswd.string());
-    return makeController("htpasswd", parameters);
+    return createController("htpasswd", parameters);
   };
   target.grantedRequest = [](const std::vector<Access>&) {
     return withAuthorization(test::basicAuthorization("alice:s3cret"));
@@ -97,7 +97,7 @@ testing::AccessControllerTarget tokenTarget() {
     parameters.set("service", test::kTokenService);
     parameters.set("issuer", test::kTokenIssuer);
     parameters.set("jwks", controllerFixtures().jwks.string());
-    return makeController("token", parameters);
+    return createController("token", parameters);
   };
   target.grantedRequest = [](const std::vector<Access>& wanted) {
     return withAuthorization("Bearer " + tokenFor(wanted, controllerFixtures().signer));
@@ -116,7 +116,7 @@ testing::AccessControllerTarget sillyTarget() {
     Poco::JSON::Object parameters;
     parameters.set("realm", test::kTokenRealm);
     parameters.set("service", test::kTokenService);
-    return makeController("silly", parameters);
+    return createController("silly", parameters);
   };
   target.grantedRequest = [](const std::vector<Access>&) { return withAuthorization("Bearer anything"); };
   return target;
