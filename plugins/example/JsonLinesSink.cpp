@@ -10,61 +10,17 @@
 //           path: /var/log/pier/events.jsonl
 //
 // It uses nothing but the SDK: <pier/plugin.hpp> and the parameter helpers
-// of <pier/config.hpp>.
-#include <chrono>
-#include <fstream>
-#include <mutex>
-
-#include <Poco/JSON/Object.h>
-
-#include <pier/config.hpp>
+// of <pier/config.hpp>. The sink itself is in JsonLinesSink.hpp, which its
+// tests (tests/) build too.
 #include <pier/plugin.hpp>
+
+#include "JsonLinesSink.hpp"
 
 namespace {
 
-const std::string kPathKey = "notifications.endpoints.parameters.path";
-
-class JsonLinesSink final : public pier::NotificationSink {
-public:
-  explicit JsonLinesSink(const std::string& path) : out_(path, std::ios::app) {
-    if (!out_)
-      throw pier::ConfigError("notifications.endpoints.path: cannot open " + path + " for appending");
-  }
-
-  int write(const pier::Context& /*context*/, const std::vector<pier::Event>& events) override {
-    std::lock_guard lock(mutex_);
-    for (const auto& event : events) {
-      Poco::JSON::Object line(Poco::JSON_PRESERVE_KEY_ORDER);
-      line.set("id", event.id);
-      line.set(
-          "timestamp",
-          std::chrono::duration_cast<std::chrono::milliseconds>(event.timestamp.time_since_epoch()).count());
-      line.set("action", event.action);
-      line.set("repository", event.target.repository);
-      line.set("digest", event.target.digest);
-      line.set("tag", event.target.tag);
-      line.set("actor", event.actor.name);
-      line.stringify(out_);
-      out_ << '\n';
-    }
-    out_.flush();
-    if (!out_) throw pier::DeliveryError("jsonlines sink: writing events failed");
-    return 0; // a file has no status to report
-  }
-
-private:
-  std::mutex mutex_;
-  std::ofstream out_;
-};
-
 void registerPlugin(pier::PluginRegistry& registry) {
-  // The factory gets the endpoint's section; a sink's own settings are under "parameters".
-  registry.notificationSink("jsonlines", [](const Poco::JSON::Object& endpoint) {
-    Poco::JSON::Object::Ptr parameters = endpoint.getObject("parameters");
-    if (!parameters) throw pier::ConfigError(kPathKey + ": is required");
-    return std::make_shared<JsonLinesSink>(
-        pier::config::requireString(*parameters, "path", "notifications.endpoints.parameters"));
-  });
+  // The factory gets the endpoint's section.
+  registry.notificationSink("jsonlines", pier_example::makeJsonLinesSink);
 }
 
 } // namespace

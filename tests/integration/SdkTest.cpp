@@ -1,6 +1,9 @@
 // The installed SDK: `cmake --install` puts pier, its plugins and the SDK
 // under a prefix; plugins/example, a plugin outside the tree, builds against
-// it with find_package(PierSDK), and the installed pier loads it.
+// it with find_package(PierSDK), runs the SDK's conformance suite on its sink
+// (pier::sdk_testing), and the installed pier loads it.
+#include <regex>
+
 #include <gtest/gtest.h>
 
 #include <pier/version.hpp>
@@ -11,6 +14,12 @@ namespace pier::test {
 namespace {
 
 const std::string kCmake = "/usr/bin/cmake";
+const std::string kCtest = "/usr/bin/ctest";
+
+std::string sanitizeFlags() {
+  const std::string sanitizers = PIER_TEST_SANITIZE;
+  return sanitizers.empty() ? "" : "-fsanitize=" + sanitizers;
+}
 
 void expectSucceeded(const CommandResult& result, const std::string& what) {
   ASSERT_EQ(result.exitCode, 0) << what << ":\n" << result.output;
@@ -24,15 +33,33 @@ TEST(Sdk, PluginBuiltOutsideTheTreeAgainstTheInstalledSdkIsLoaded) {
                   "installing Pier");
   ASSERT_TRUE(std::filesystem::exists(prefix / "lib/cmake/PierSDK/PierSDKConfig.cmake"));
   ASSERT_TRUE(std::filesystem::exists(prefix / "include/pier/plugin.hpp"));
+  ASSERT_TRUE(std::filesystem::exists(prefix / "lib/libpier_sdk_testing.a"));
+  ASSERT_TRUE(std::filesystem::exists(prefix / "include/pier/testing/notification_sink_suite.hpp"));
 
   const auto build = dir / "example-build";
-  expectSucceeded(runCommand(kCmake,
-                             {"-S", std::string(PIER_SOURCE_DIR) + "/plugins/example", "-B", build.string(),
-                              "-DCMAKE_PREFIX_PATH=" + prefix.string(), "-DCMAKE_BUILD_TYPE=Release"},
-                             {}, {}, std::chrono::seconds(120)),
-                  "configuring the example");
+  expectSucceeded(
+      runCommand(kCmake,
+                 {"-S", std::string(PIER_SOURCE_DIR) + "/plugins/example", "-B", build.string(),
+                  "-DCMAKE_PREFIX_PATH=" + prefix.string(), "-DCMAKE_BUILD_TYPE=Release",
+                  // A sanitized build installs a sanitized libpier_sdk_testing.a: its tests link the runtime.
+                  "-DCMAKE_EXE_LINKER_FLAGS=" + sanitizeFlags(), "-DCMAKE_CXX_FLAGS=" + sanitizeFlags()},
+                 {}, {}, std::chrono::seconds(120)),
+      "configuring the example");
   expectSucceeded(runCommand(kCmake, {"--build", build.string()}, {}, {}, std::chrono::seconds(300)),
                   "building the example");
+  // Its tests: the suite's TEST_P bodies come from the installed static library.
+  auto tests = runCommand(kCtest, {"--test-dir", build.string(), "--output-on-failure"}, {}, {},
+                          std::chrono::seconds(300));
+  ASSERT_EQ(tests.exitCode, 0) << "the example's tests:\n" << tests.output;
+  std::smatch count;
+  ASSERT_TRUE(std::regex_search(tests.output, count,
+                                std::regex(R"((\d+)% tests passed, 0 tests failed out of (\d+))")))
+      << tests.output;
+  EXPECT_GE(std::stoi(count[2]), 5) << "the notification sink suite has five tests:\n" << tests.output;
+  EXPECT_NE(
+      tests.output.find("Example/NotificationSinkConformance.DeliversEventsInOrderWithTheirIds/jsonlines"),
+      std::string::npos)
+      << tests.output;
   expectSucceeded(runCommand(kCmake, {"--install", build.string(), "--prefix", prefix.string()}, {}, {},
                              std::chrono::seconds(60)),
                   "installing the example");

@@ -1,5 +1,6 @@
 // The blob descriptor cache plugins, created through the real plugin loader:
-// one suite of behaviour run on every cache ("inmemory" and "redis"), then
+// the SDK's conformance suite (<pier/testing/blob_descriptor_cache_suite.hpp>)
+// run on every cache ("inmemory" and "redis"), then
 // what is particular to each (the LRU bound of inmemory; the layout, pool,
 // outages and configuration of redis). The Redis tests start their own
 // redis-server (the Debian package) and are skipped when it is not installed.
@@ -9,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +18,8 @@
 #include <gtest/gtest.h>
 
 #include <Poco/JSON/Parser.h>
+
+#include <pier/testing/blob_descriptor_cache_suite.hpp>
 
 #include "RecordingLogger.hpp"
 #include "RedisServerProcess.hpp"
@@ -123,257 +127,24 @@ void onEightThreads(const std::function<void(int)>& body) {
   for (auto& thread : threads) thread.join();
 }
 
-// The shared suite ----------------------------------------------------------------
+// The SDK's conformance suite (pier::sdk_testing) ---------------------------------
 
-class BlobDescriptorCacheTest : public ::testing::TestWithParam<std::string> {
-protected:
-  void SetUp() override {
-    if (GetParam() == "redis") {
-      if (!RedisServerProcess::available()) GTEST_SKIP() << skipReason();
-      redis_ = sharedRedis().server.get();
-      ASSERT_NE(redis_, nullptr) << sharedRedis().error;
-      ASSERT_EQ(redis_->command({"FLUSHALL"}).text, "OK");
-      cache_ = createCache("redis", redisParameters(redis_->address()));
-    } else {
-      cache_ = createCache(GetParam(), "{}");
-    }
-    ASSERT_NE(cache_, nullptr);
-  }
-
-  RecordingLogger logger_;
-  Context context_{"test-request", logger_};
-  RedisServerProcess* redis_ = nullptr;
-  std::shared_ptr<BlobDescriptorCache> cache_;
-};
-
-INSTANTIATE_TEST_SUITE_P(Plugins, BlobDescriptorCacheTest, ::testing::Values("inmemory", "redis"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
-
-TEST_P(BlobDescriptorCacheTest, StatOfAnUnknownDigestIsAMiss) {
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(cache_->repositoryScoped("library/ubuntu")->stat(context_, digest(1))), kMiss);
+// Each test gets a new cache: redis on the shared server, flushed first.
+testing::BlobDescriptorCacheTarget inmemoryCacheTarget() {
+  return {"inmemory", [] { return createCache("inmemory", "{}"); }};
 }
 
-TEST_P(BlobDescriptorCacheTest, SetThenStatReturnsTheDescriptor) {
-  const std::vector<Descriptor> descriptors = {
-      descriptor(1),
-      descriptor(2, 0, ""),                                                // empty blob, no media type
-      descriptor(3, 5LL * 1024 * 1024 * 1024, "application/octet-stream"), // beyond 32 bits
-      descriptor(4, 7, "text/plain; charset=utf-8"),
-      descriptor(5, 9, "odd\r\n*1\r\n$4\r\nPING\r\n"), // protocol bytes stay data
-  };
-  for (const auto& d : descriptors) cache_->setDescriptor(context_, d.digest, d);
-  for (const auto& d : descriptors) EXPECT_EQ(show(cache_->stat(context_, d.digest)), show(d));
+testing::BlobDescriptorCacheTarget redisCacheTarget() {
+  return {"redis", [] {
+            if (!RedisServerProcess::available()) throw testing::Unavailable(skipReason());
+            RedisServerProcess* redis = sharedRedis().server.get();
+            if (!redis) throw std::runtime_error("redis-server did not start: " + sharedRedis().error);
+            if (redis->command({"FLUSHALL"}).text != "OK") throw std::runtime_error("FLUSHALL failed");
+            return createCache("redis", redisParameters(redis->address()));
+          }};
 }
 
-TEST_P(BlobDescriptorCacheTest, SetThenStatInARepositoryScope) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  Descriptor manifest = descriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
-  repository->setDescriptor(context_, manifest.digest, manifest);
-  EXPECT_EQ(show(repository->stat(context_, manifest.digest)), show(manifest));
-}
-
-TEST_P(BlobDescriptorCacheTest, SetOverwritesTheDescriptor) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  for (BlobDescriptorService* scope : {static_cast<BlobDescriptorService*>(cache_.get()), repository.get()}) {
-    scope->setDescriptor(context_, digest(1), descriptor(1, 10, "application/octet-stream"));
-    Descriptor second = descriptor(1, 10, "application/vnd.docker.image.rootfs.diff.tar.gzip");
-    scope->setDescriptor(context_, digest(1), second);
-    EXPECT_EQ(show(scope->stat(context_, digest(1))), show(second));
-  }
-}
-
-TEST_P(BlobDescriptorCacheTest, ClearRemovesOnlyThatDigest) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  for (BlobDescriptorService* scope : {static_cast<BlobDescriptorService*>(cache_.get()), repository.get()}) {
-    scope->setDescriptor(context_, digest(1), descriptor(1));
-    scope->setDescriptor(context_, digest(2), descriptor(2));
-    scope->clear(context_, digest(1));
-    EXPECT_EQ(show(scope->stat(context_, digest(1))), kMiss);
-    EXPECT_EQ(show(scope->stat(context_, digest(2))), show(descriptor(2)));
-  }
-}
-
-TEST_P(BlobDescriptorCacheTest, ClearOfAnUnknownDigestIsNotAnError) {
-  EXPECT_NO_THROW(cache_->clear(context_, digest(9)));
-  EXPECT_NO_THROW(cache_->repositoryScoped("library/ubuntu")->clear(context_, digest(9)));
-}
-
-TEST_P(BlobDescriptorCacheTest, GlobalClearLeavesRepositoryEntries) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  cache_->setDescriptor(context_, digest(1), descriptor(1));
-  repository->setDescriptor(context_, digest(1), descriptor(1));
-  cache_->clear(context_, digest(1));
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(repository->stat(context_, digest(1))), show(descriptor(1)));
-}
-
-TEST_P(BlobDescriptorCacheTest, RepositoryClearLeavesTheGlobalEntry) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  cache_->setDescriptor(context_, digest(1), descriptor(1));
-  repository->setDescriptor(context_, digest(1), descriptor(1));
-  repository->clear(context_, digest(1));
-  EXPECT_EQ(show(repository->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), show(descriptor(1)));
-}
-
-TEST_P(BlobDescriptorCacheTest, GlobalAndRepositoryScopesAreSeparate) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  repository->setDescriptor(context_, digest(1), descriptor(1));
-  cache_->setDescriptor(context_, digest(2), descriptor(2));
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(repository->stat(context_, digest(2))), kMiss);
-}
-
-TEST_P(BlobDescriptorCacheTest, RepositoryScopesAreIndependent) {
-  auto ubuntu = cache_->repositoryScoped("library/ubuntu");
-  auto nested = cache_->repositoryScoped("library/ubuntu/base");
-  auto other = cache_->repositoryScoped("other");
-  Descriptor asManifest = descriptor(1, 100, "application/vnd.oci.image.manifest.v1+json");
-  Descriptor asIndex = descriptor(1, 100, "application/vnd.oci.image.index.v1+json");
-  ubuntu->setDescriptor(context_, digest(1), asManifest);
-  nested->setDescriptor(context_, digest(1), asIndex);
-  EXPECT_EQ(show(other->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(ubuntu->stat(context_, digest(1))), show(asManifest));
-  EXPECT_EQ(show(nested->stat(context_, digest(1))), show(asIndex));
-
-  other->clear(context_, digest(1));
-  nested->clear(context_, digest(1));
-  EXPECT_EQ(show(nested->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(ubuntu->stat(context_, digest(1))), show(asManifest));
-}
-
-TEST_P(BlobDescriptorCacheTest, ScopesOfOneRepositoryShareTheirEntries) {
-  cache_->repositoryScoped("library/ubuntu")->setDescriptor(context_, digest(1), descriptor(1));
-  // A new scope object (the server makes one per request) sees what the first set.
-  auto again = cache_->repositoryScoped("library/ubuntu");
-  EXPECT_EQ(show(again->stat(context_, digest(1))), show(descriptor(1)));
-  again->clear(context_, digest(1));
-  EXPECT_EQ(show(cache_->repositoryScoped("library/ubuntu")->stat(context_, digest(1))), kMiss);
-}
-
-TEST_P(BlobDescriptorCacheTest, TheServersManifestScopeIsSeparateFromTheLayerScope) {
-  // BlobStore scopes manifests as "<name>/_manifests", a name no repository can have.
-  auto layers = cache_->repositoryScoped("library/ubuntu");
-  auto manifests = cache_->repositoryScoped("library/ubuntu/_manifests");
-  Descriptor manifest = descriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
-  manifests->setDescriptor(context_, manifest.digest, manifest);
-  EXPECT_EQ(show(manifests->stat(context_, manifest.digest)), show(manifest));
-  EXPECT_EQ(show(layers->stat(context_, manifest.digest)), kMiss);
-}
-
-TEST_P(BlobDescriptorCacheTest, AcceptsEveryDistributionDigestAlgorithm) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  for (const std::string algorithm : {"sha256", "sha384", "sha512"}) {
-    Descriptor d{digest(7, algorithm), 42, "application/octet-stream"};
-    cache_->setDescriptor(context_, d.digest, d);
-    repository->setDescriptor(context_, d.digest, d);
-    EXPECT_EQ(show(cache_->stat(context_, d.digest)), show(d));
-    EXPECT_EQ(show(repository->stat(context_, d.digest)), show(d));
-  }
-}
-
-TEST_P(BlobDescriptorCacheTest, InvalidDigestsAreRejected) {
-  const std::string hex = digest(1).substr(7);
-  const std::vector<std::string> invalid = {
-      "",
-      "sha256",
-      "sha256:",
-      ":" + hex,
-      hex,
-      "sha256:" + hex.substr(1),                             // too short
-      "sha256:" + hex + "0",                                 // too long
-      "sha256:" + std::string(64, 'g'),                      // not hex
-      "sha256:" + std::string(64, 'A'),                      // upper case
-      "SHA256:" + hex,                                       // algorithm in upper case
-      "md5:" + hex.substr(0, 32),                            // no such algorithm
-      "sha512:" + hex,                                       // the length of another algorithm
-      "sha256:" + hex + "\r\n",                              // protocol bytes
-      "library/ubuntu@sha256:" + hex,                        // what a repository key could look like
-      "sha256:" + hex.substr(0, 32) + "::" + hex.substr(34), // what a Redis key separator looks like
-  };
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  for (BlobDescriptorService* scope : {static_cast<BlobDescriptorService*>(cache_.get()), repository.get()}) {
-    for (const auto& bad : invalid) {
-      Descriptor d{bad, 1, "application/octet-stream"};
-      EXPECT_THROW(scope->stat(context_, bad), std::invalid_argument) << "\"" << bad << "\"";
-      EXPECT_THROW(scope->setDescriptor(context_, bad, d), std::invalid_argument) << "\"" << bad << "\"";
-      EXPECT_THROW(scope->clear(context_, bad), std::invalid_argument) << "\"" << bad << "\"";
-    }
-  }
-}
-
-TEST_P(BlobDescriptorCacheTest, InvalidDescriptorsAreRejected) {
-  auto repository = cache_->repositoryScoped("library/ubuntu");
-  for (BlobDescriptorService* scope : {static_cast<BlobDescriptorService*>(cache_.get()), repository.get()}) {
-    EXPECT_THROW(scope->setDescriptor(context_, digest(1), Descriptor{digest(1), -1, "x/y"}),
-                 std::invalid_argument);
-    EXPECT_THROW(scope->setDescriptor(context_, digest(1), Descriptor{"sha256:nope", 1, "x/y"}),
-                 std::invalid_argument);
-    // The same algorithm naming another blob is a mistake; another algorithm is
-    // another name of the same blob, as Distribution allows.
-    EXPECT_THROW(scope->setDescriptor(context_, digest(1), Descriptor{digest(2), 1, "x/y"}),
-                 std::invalid_argument);
-    Descriptor bySha512{digest(1, "sha512"), 1, "x/y"};
-    scope->setDescriptor(context_, digest(1), bySha512);
-    EXPECT_EQ(show(scope->stat(context_, digest(1))), show(bySha512));
-  }
-}
-
-TEST_P(BlobDescriptorCacheTest, InvalidRepositoryNamesAreRejected) {
-  for (const std::string bad :
-       {"", "library:ubuntu", "library/ubuntu@sha256", "Library/Ubuntu", "a b", "a\r\nb", "repo::blobs"}) {
-    EXPECT_THROW(cache_->repositoryScoped(bad), std::invalid_argument) << "\"" << bad << "\"";
-  }
-  EXPECT_NO_THROW(cache_->repositoryScoped("registry.example.com/team_a/app-1.2"));
-}
-
-TEST_P(BlobDescriptorCacheTest, ConcurrentUseFromEightThreads) {
-  constexpr int kIterations = 100;
-  constexpr unsigned long long kShared = 999999;
-  std::atomic<int> failures{0};
-  std::mutex mutex;
-  std::string firstFailure;
-  auto fail = [&](const std::string& what) {
-    if (failures++ == 0) {
-      std::lock_guard lock(mutex);
-      firstFailure = what;
-    }
-  };
-  onEightThreads([&](int thread) {
-    try {
-      auto repository = cache_->repositoryScoped("repo" + std::to_string(thread % 2));
-      for (int i = 0; i < kIterations; ++i) {
-        unsigned long long n =
-            static_cast<unsigned long long>(thread) * 1000 + static_cast<unsigned long long>(i);
-        Descriptor own = descriptor(n, static_cast<std::int64_t>(n));
-        cache_->setDescriptor(context_, own.digest, own);
-        repository->setDescriptor(context_, own.digest, own);
-        if (show(cache_->stat(context_, own.digest)) != show(own)) fail("global " + own.digest);
-        if (show(repository->stat(context_, own.digest)) != show(own)) fail("repository " + own.digest);
-        if (i % 3 == 0) {
-          cache_->clear(context_, own.digest);
-          repository->clear(context_, own.digest);
-          if (cache_->stat(context_, own.digest) || repository->stat(context_, own.digest))
-            fail("cleared " + own.digest);
-        }
-        // Every thread writes and reads one hot digest: a reader sees a whole descriptor.
-        cache_->setDescriptor(context_, digest(kShared), descriptor(kShared, thread));
-        auto shared = cache_->stat(context_, digest(kShared));
-        if (shared && (shared->digest != digest(kShared) || shared->size < 0 || shared->size > 7))
-          fail("torn " + show(shared));
-      }
-    } catch (const std::exception& e) {
-      fail(std::string("exception: ") + e.what());
-    }
-  });
-  EXPECT_EQ(failures.load(), 0) << firstFailure;
-  // What each thread left behind is there.
-  for (int thread = 0; thread < 8; ++thread) {
-    unsigned long long n = static_cast<unsigned long long>(thread) * 1000 + 1;
-    EXPECT_EQ(show(cache_->stat(context_, digest(n))), show(descriptor(n, static_cast<std::int64_t>(n))));
-  }
-}
+PIER_BLOB_DESCRIPTOR_CACHE_CONFORMANCE(Plugins, inmemoryCacheTarget(), redisCacheTarget());
 
 // inmemory ------------------------------------------------------------------------
 
