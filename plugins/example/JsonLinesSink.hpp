@@ -23,8 +23,7 @@ inline const std::string kPathKey = "notifications.endpoints.parameters.path";
 class JsonLinesSink final : public pier::NotificationSink {
 public:
   explicit JsonLinesSink(const std::string& path) : out_(path, std::ios::app) {
-    if (!out_)
-      throw pier::ConfigError("notifications.endpoints.path: cannot open " + path + " for appending");
+    if (!out_) throw pier::ConfigError(kPathKey + ": cannot open " + path + " for appending");
   }
 
   int write(const pier::Context& /*context*/, const std::vector<pier::Event>& events) override {

@@ -56,6 +56,14 @@ std::int64_t nowSeconds() {
 }
 
 // Writes the state a collector in its sweep writes, condemning digests.
+// As the filesystem driver writes it (a rename): the server polls the state
+// while a test changes it and must never read it half written.
+void writeState(const fs::path& root, const std::string& text) {
+  const fs::path state = gcDirectory(root) / "state";
+  writeFile(state.string() + ".writing", text);
+  fs::rename(state.string() + ".writing", state);
+}
+
 void pretendSweep(const fs::path& root, const std::string& run, const std::vector<std::string>& digests,
                   const std::string& phase = "sweeping", std::int64_t heartbeat = nowSeconds()) {
   for (const auto& digest : digests) {
@@ -64,14 +72,12 @@ void pretendSweep(const fs::path& root, const std::string& run, const std::vecto
     writeFile(marker, "");
   }
   fs::create_directories(gcDirectory(root));
-  writeFile(gcDirectory(root) / "state", R"({"run":")" + run + R"(","phase":")" + phase +
-                                             R"(","owner":"test","heartbeat":)" + std::to_string(heartbeat) +
-                                             R"(,"finished":0})");
+  writeState(root, R"({"run":")" + run + R"(","phase":")" + phase + R"(","owner":"test","heartbeat":)" +
+                       std::to_string(heartbeat) + R"(,"finished":0})");
 }
 
 void endSweep(const fs::path& root, const std::string& run) {
-  writeFile(gcDirectory(root) / "state",
-            R"({"run":")" + run + R"(","phase":"done","owner":"test","heartbeat":1,"finished":1})");
+  writeState(root, R"({"run":")" + run + R"(","phase":"done","owner":"test","heartbeat":1,"finished":1})");
 }
 
 // Every blob the manifest at reference names is served with its digest.

@@ -9,7 +9,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
 
-#include "http/HttpServer.hpp" // parseListenAddress
+#include "http/server/Listener.hpp"
 #include "pier/errors.hpp"
 
 namespace pier {
@@ -75,7 +75,7 @@ private:
 } // namespace
 
 DebugServer::DebugServer(const std::string& addr, LineLogger& logger) : logger_(logger) {
-  auto [host, port] = parseListenAddress(addr, "http.debug.addr");
+  auto [host, port] = http::parseListenAddress(addr, "http.debug.addr");
   Poco::Net::ServerSocket socket;
   try {
     socket.bind(Poco::Net::SocketAddress(host, port), true);

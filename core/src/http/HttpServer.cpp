@@ -11,7 +11,6 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include "app/App.hpp"
 #include "http/Dispatcher.hpp"
 #include "http/server/Connection.hpp"
+#include "http/server/Listener.hpp"
 #include "http/server/RequestHead.hpp"
 #include "http/server/ServerRequest.hpp"
 #include "http/server/Tls.hpp"
@@ -63,17 +63,6 @@ std::string cannedResponse(int status, const std::string& reason, const std::str
          json;
 }
 
-// The process may hold as many descriptors as its hard limit allows.
-rlim_t raiseOpenFileLimit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised{limit.rlim_max, limit.rlim_max};
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
-  }
-  return limit.rlim_cur;
-}
-
 std::pair<const errcode::Code*, std::string> headErrorCode(int status) {
   switch (status) {
   case 431:
@@ -89,27 +78,13 @@ std::pair<const errcode::Code*, std::string> headErrorCode(int status) {
 
 } // namespace
 
-std::pair<std::string, std::uint16_t> parseListenAddress(const std::string& addr, const std::string& key) {
-  std::size_t colon = addr.rfind(':');
-  if (colon == std::string::npos) throw ConfigError(key + ": \"" + addr + "\" is not host:port");
-  std::string host = addr.substr(0, colon);
-  std::string port = addr.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "0.0.0.0";
-  if (host == "localhost") host = "127.0.0.1";
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535)
-    throw ConfigError(key + ": \"" + addr + "\" has no valid port");
-  return {host, static_cast<std::uint16_t>(std::stoi(port))};
-}
-
 HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) {
   const Config::Http& http = app.config().http;
-  auto [host, port] = parseListenAddress(http.addr);
+  const std::string host = http::parseListenAddress(http.addr).first;
   host_ = host;
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   threadCount_ = http.threads > 0 ? http.threads : static_cast<int>(std::max(64u, 16 * cores));
-  rlim_t files = raiseOpenFileLimit();
+  rlim_t files = http::raiseOpenFileLimit();
   // Descriptors beyond connections: blob files being sent, storage, plugins, logs.
   long long available = std::max<long long>(64, static_cast<long long>(files) - 1024);
   if (limits_.maxConnections <= 0) limits_.maxConnections = available;
@@ -130,28 +105,9 @@ HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) 
                       {"max_uploads", std::to_string(limits_.maxUploads)},
                       {"threads", std::to_string(threadCount_)}});
 
-  Poco::Net::SocketAddress address;
-  try {
-    address = Poco::Net::SocketAddress(host, port);
-  } catch (const Poco::Exception& e) {
-    throw ConfigError("http.addr: cannot listen on " + http.addr + ": " + e.displayText());
-  }
-  listener_ = ::socket(address.family() == Poco::Net::SocketAddress::IPv6 ? AF_INET6 : AF_INET,
-                       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int on = 1;
-  ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &on,
-               sizeof on); // no SO_REUSEPORT: a second server must fail
-  int backlog = http.queue > 0 ? http.queue : 4096;
-  if (listener_ < 0 || ::bind(listener_, address.addr(), address.length()) != 0 ||
-      ::listen(listener_, backlog) != 0) {
-    std::string error = std::strerror(errno);
-    if (listener_ >= 0) ::close(listener_);
-    throw ConfigError("http.addr: cannot listen on " + http.addr + ": " + error);
-  }
-  sockaddr_storage bound{};
-  socklen_t boundLength = sizeof bound;
-  ::getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &boundLength);
-  port_ = Poco::Net::SocketAddress(reinterpret_cast<sockaddr*>(&bound), boundLength).port();
+  http::Listener listener = http::openListener(http.addr, http.queue > 0 ? http.queue : 4096);
+  listener_ = listener.fd;
+  port_ = listener.port;
 
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -109,8 +109,4 @@ private:
   std::unordered_map<std::string, long long> perClient_;
 };
 
-// Splits "host:port", ":port" or "[v6]:port" into host and port; throws ConfigError naming `key`.
-std::pair<std::string, std::uint16_t> parseListenAddress(const std::string& addr,
-                                                         const std::string& key = "http.addr");
-
 } // namespace pier
