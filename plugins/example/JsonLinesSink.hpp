@@ -18,12 +18,16 @@
 
 namespace pier_example {
 
-inline const std::string kPathKey = "notifications.endpoints.parameters.path";
+// "notifications.endpoints[<name>].parameters": where this endpoint's own
+// settings are, for messages (the factory knows the endpoint's name).
+inline std::string parametersKey(const Poco::JSON::Object& endpoint) {
+  return "notifications.endpoints[" + endpoint.optValue<std::string>("name", "") + "].parameters";
+}
 
 class JsonLinesSink final : public pier::NotificationSink {
 public:
-  explicit JsonLinesSink(const std::string& path) : out_(path, std::ios::app) {
-    if (!out_) throw pier::ConfigError(kPathKey + ": cannot open " + path + " for appending");
+  JsonLinesSink(const std::string& path, const std::string& key) : out_(path, std::ios::app) {
+    if (!out_) throw pier::ConfigError(key + ": cannot open " + path + " for appending");
   }
 
   int write(const pier::Context& /*context*/, const std::vector<pier::Event>& events) override {
@@ -54,10 +58,11 @@ private:
 
 // The sink for an endpoint's section; a sink's own settings are under "parameters".
 inline std::shared_ptr<pier::NotificationSink> makeJsonLinesSink(const Poco::JSON::Object& endpoint) {
+  const std::string prefix = parametersKey(endpoint);
   Poco::JSON::Object::Ptr parameters = endpoint.getObject("parameters");
-  if (!parameters) throw pier::ConfigError(kPathKey + ": is required");
-  return std::make_shared<JsonLinesSink>(
-      pier::config::requireString(*parameters, "path", "notifications.endpoints.parameters"));
+  if (!parameters) throw pier::ConfigError(prefix + ".path: is required");
+  return std::make_shared<JsonLinesSink>(pier::config::requireString(*parameters, "path", prefix),
+                                         prefix + ".path");
 }
 
 } // namespace pier_example

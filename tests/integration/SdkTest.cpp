@@ -96,7 +96,8 @@ TEST(Sdk, PluginBuiltOutsideTheTreeAgainstTheInstalledSdkIsLoaded) {
   writeFile(dir / "missing.yml", base + queue);
   auto missing = runCommand(pier, {"serve", (dir / "missing.yml").string()});
   EXPECT_EQ(missing.exitCode, 1);
-  EXPECT_NE(missing.output.find("notifications.endpoints.parameters.path: is required"), std::string::npos)
+  EXPECT_NE(missing.output.find("notifications.endpoints[audit].parameters.path: is required"),
+            std::string::npos)
       << missing.output;
 
   writeFile(dir / "ok.yml",

@@ -28,16 +28,16 @@
 #include <pier/context.hpp>
 #include <pier/errors.hpp>
 #include <pier/storage_driver.hpp>
+#include <pier/testing/content.hpp>
 
-#include "DriverTestSupport.hpp"
 #include "TroubledS3.hpp"
 #include "S3TestServer.hpp"
 #include "plugin/PluginLoader.hpp"
 
 namespace {
 
-using pier::test::kMiB;
-using pier::test::readAll;
+using pier::testing::kMiB;
+using pier::testing::readAll;
 using pier::test::TroubledS3;
 
 class QuietLogger final : public pier::Logger {

@@ -36,7 +36,10 @@ public:
 // Writes a file that becomes visible at its path only on commit(). Until then
 // the content may be resumed by opening a writer with append = true. Every
 // call takes the request's Context: a driver that sends data on (e.g. an S3
-// part upload) stops when the client is gone or the deadline passed.
+// part upload) stops when the client is gone or the deadline passed. After
+// close, cancel or commit, further calls throw StorageError; a writer
+// destroyed without any of them behaves as if closed, and its destructor
+// never throws.
 class PIER_SDK_API FileWriter {
 public:
   virtual ~FileWriter() = default;
