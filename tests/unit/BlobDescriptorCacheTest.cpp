@@ -32,6 +32,10 @@ using namespace std::chrono_literals;
 using test::RecordingLogger;
 using test::RedisReply;
 using test::RedisServerProcess;
+using testing::describe;
+using testing::kMiss;
+using testing::numberedDescriptor;
+using testing::numberedDigest;
 using Clock = std::chrono::steady_clock;
 
 // Helpers --------------------------------------------------------------------
@@ -64,30 +68,6 @@ std::string configError(const std::string& name, const std::string& parameters) 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
-
-// A distinct, valid digest per number.
-std::string digest(unsigned long long n, const std::string& algorithm = "sha256") {
-  std::size_t length = algorithm == "sha256" ? 64 : algorithm == "sha384" ? 96 : 128;
-  char tail[17];
-  std::snprintf(tail, sizeof(tail), "%016llx", n);
-  return algorithm + ":" + std::string(length - 16, 'a') + tail;
-}
-
-Descriptor descriptor(unsigned long long n, std::int64_t size = 1234,
-                      const std::string& mediaType = "application/vnd.oci.image.layer.v1.tar+gzip") {
-  return Descriptor{digest(n), size, mediaType};
-}
-
-std::string show(const std::optional<Descriptor>& d) {
-  if (!d) return "(miss)";
-  return d->digest + " " + std::to_string(d->size) + " [" + d->mediaType + "]";
-}
-
-std::string show(const Descriptor& d) {
-  return show(std::optional<Descriptor>(d));
-}
-
-const std::string kMiss = "(miss)";
 
 // The redis-server shared by the tests that do not stop it: started on first
 // use, stopped at exit (and killed with the test process should it crash).
@@ -155,7 +135,7 @@ protected:
   }
   std::size_t hits(BlobDescriptorService& scope, unsigned long long from, unsigned long long to) {
     std::size_t n = 0;
-    for (unsigned long long i = from; i < to; ++i) n += scope.stat(context_, digest(i)).has_value();
+    for (unsigned long long i = from; i < to; ++i) n += scope.stat(context_, numberedDigest(i)).has_value();
     return n;
   }
 
@@ -165,24 +145,27 @@ protected:
 
 TEST_F(InMemoryBlobDescriptorCache, HoldsBlobDescriptorSizeEntries) {
   auto cache = withSize(100);
-  for (unsigned long long i = 0; i < 100; ++i) cache->setDescriptor(context_, digest(i), descriptor(i));
+  for (unsigned long long i = 0; i < 100; ++i)
+    cache->setDescriptor(context_, numberedDigest(i), numberedDescriptor(i));
   EXPECT_EQ(hits(*cache, 0, 100), 100u);
 }
 
 TEST_F(InMemoryBlobDescriptorCache, EvictsTheLeastRecentlyUsedEntry) {
   auto cache = withSize(3);
-  for (unsigned long long i = 1; i <= 3; ++i) cache->setDescriptor(context_, digest(i), descriptor(i));
-  ASSERT_TRUE(cache->stat(context_, digest(1))); // 2 is now the least recently used
-  cache->setDescriptor(context_, digest(4), descriptor(4));
-  EXPECT_EQ(show(cache->stat(context_, digest(2))), kMiss);
-  EXPECT_EQ(show(cache->stat(context_, digest(1))), show(descriptor(1)));
-  EXPECT_EQ(show(cache->stat(context_, digest(3))), show(descriptor(3)));
-  EXPECT_EQ(show(cache->stat(context_, digest(4))), show(descriptor(4)));
+  for (unsigned long long i = 1; i <= 3; ++i)
+    cache->setDescriptor(context_, numberedDigest(i), numberedDescriptor(i));
+  ASSERT_TRUE(cache->stat(context_, numberedDigest(1))); // 2 is now the least recently used
+  cache->setDescriptor(context_, numberedDigest(4), numberedDescriptor(4));
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(2))), kMiss);
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(3))), describe(numberedDescriptor(3)));
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(4))), describe(numberedDescriptor(4)));
 }
 
 TEST_F(InMemoryBlobDescriptorCache, NeverHoldsMoreThanBlobDescriptorSize) {
   auto cache = withSize(100);
-  for (unsigned long long i = 0; i < 1000; ++i) cache->setDescriptor(context_, digest(i), descriptor(i));
+  for (unsigned long long i = 0; i < 1000; ++i)
+    cache->setDescriptor(context_, numberedDigest(i), numberedDescriptor(i));
   // The 100 most recent stay, in a cache that evicts least recently used first.
   EXPECT_EQ(hits(*cache, 900, 1000), 100u);
   EXPECT_EQ(hits(*cache, 0, 900), 0u);
@@ -190,12 +173,14 @@ TEST_F(InMemoryBlobDescriptorCache, NeverHoldsMoreThanBlobDescriptorSize) {
 
 TEST_F(InMemoryBlobDescriptorCache, OneBoundCoversEveryScope) {
   auto cache = withSize(2);
-  cache->setDescriptor(context_, digest(1), descriptor(1));
-  cache->repositoryScoped("a")->setDescriptor(context_, digest(2), descriptor(2));
-  cache->repositoryScoped("b")->setDescriptor(context_, digest(3), descriptor(3));
-  EXPECT_EQ(show(cache->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(cache->repositoryScoped("a")->stat(context_, digest(2))), show(descriptor(2)));
-  EXPECT_EQ(show(cache->repositoryScoped("b")->stat(context_, digest(3))), show(descriptor(3)));
+  cache->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+  cache->repositoryScoped("a")->setDescriptor(context_, numberedDigest(2), numberedDescriptor(2));
+  cache->repositoryScoped("b")->setDescriptor(context_, numberedDigest(3), numberedDescriptor(3));
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(describe(cache->repositoryScoped("a")->stat(context_, numberedDigest(2))),
+            describe(numberedDescriptor(2)));
+  EXPECT_EQ(describe(cache->repositoryScoped("b")->stat(context_, numberedDigest(3))),
+            describe(numberedDescriptor(3)));
 }
 
 TEST_F(InMemoryBlobDescriptorCache, StaysBoundedUnderConcurrentUse) {
@@ -204,8 +189,8 @@ TEST_F(InMemoryBlobDescriptorCache, StaysBoundedUnderConcurrentUse) {
   onEightThreads([&](int thread) {
     for (unsigned long long i = 0; i < 500; ++i) {
       unsigned long long n = static_cast<unsigned long long>(thread) * 1000 + i;
-      cache->setDescriptor(context_, digest(n), descriptor(n));
-      cache->stat(context_, digest(n / 2));
+      cache->setDescriptor(context_, numberedDigest(n), numberedDescriptor(n));
+      cache->stat(context_, numberedDigest(n / 2));
     }
   });
   std::size_t held = 0;
@@ -331,7 +316,7 @@ protected:
 
 TEST_F(RedisBlobDescriptorCache, StoresDescriptorsInDistributionsLayout) {
   auto cache = this->cache();
-  Descriptor layer = descriptor(1, 2048, "application/vnd.oci.image.layer.v1.tar+gzip");
+  Descriptor layer = numberedDescriptor(1, 2048, "application/vnd.oci.image.layer.v1.tar+gzip");
   cache->setDescriptor(context_, layer.digest, layer);
   RedisReply global = redis_->command({"HMGET", "blobs::" + layer.digest, "digest", "size", "mediatype"});
   ASSERT_EQ(global.elements.size(), 3u);
@@ -355,50 +340,50 @@ TEST_F(RedisBlobDescriptorCache, StoresDescriptorsInDistributionsLayout) {
 TEST_F(RedisBlobDescriptorCache, ReadsEntriesDistributionWrote) {
   // As Distribution's redis cache writes them: HMSET digest/size, HSETNX mediatype;
   // a repository keeps set membership and its own media type only.
-  const std::string d = digest(1);
+  const std::string d = numberedDigest(1);
   redis_->command({"HMSET", "blobs::" + d, "digest", d, "size", "77"});
   redis_->command({"HSETNX", "blobs::" + d, "mediatype", "application/octet-stream"});
   redis_->command({"SADD", "repository::library/ubuntu::blobs", d});
   redis_->command({"HSET", "repository::library/ubuntu::blobs::" + d, "mediatype",
                    "application/vnd.docker.distribution.manifest.v2+json"});
   auto cache = this->cache();
-  EXPECT_EQ(show(cache->stat(context_, d)), show(Descriptor{d, 77, "application/octet-stream"}));
-  EXPECT_EQ(show(cache->repositoryScoped("library/ubuntu")->stat(context_, d)),
-            show(Descriptor{d, 77, "application/vnd.docker.distribution.manifest.v2+json"}));
+  EXPECT_EQ(describe(cache->stat(context_, d)), describe(Descriptor{d, 77, "application/octet-stream"}));
+  EXPECT_EQ(describe(cache->repositoryScoped("library/ubuntu")->stat(context_, d)),
+            describe(Descriptor{d, 77, "application/vnd.docker.distribution.manifest.v2+json"}));
 
   // An old entry with "length" for "size" is a miss; so is membership without the repository hash.
-  const std::string old = digest(2);
+  const std::string old = numberedDigest(2);
   redis_->command({"HMSET", "blobs::" + old, "digest", old, "length", "5"});
-  EXPECT_EQ(show(cache->stat(context_, old)), kMiss);
+  EXPECT_EQ(describe(cache->stat(context_, old)), kMiss);
   redis_->command({"SADD", "repository::other::blobs", d});
-  EXPECT_EQ(show(cache->repositoryScoped("other")->stat(context_, d)), kMiss);
+  EXPECT_EQ(describe(cache->repositoryScoped("other")->stat(context_, d)), kMiss);
 }
 
 TEST_F(RedisBlobDescriptorCache, UsesTheConfiguredDatabase) {
   auto cache = this->cache(R"("db": 5)");
-  cache->setDescriptor(context_, digest(1), descriptor(1));
+  cache->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   std::string keyspace = redis_->command({"INFO", "keyspace"}).text;
   EXPECT_TRUE(contains(keyspace, "db5:keys=1,")) << keyspace;
   EXPECT_FALSE(contains(keyspace, "db0:")) << keyspace;
-  EXPECT_EQ(show(cache->stat(context_, digest(1))), show(descriptor(1)));
-  EXPECT_EQ(show(this->cache()->stat(context_, digest(1))), kMiss); // db 0
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(describe(this->cache()->stat(context_, numberedDigest(1))), kMiss); // db 0
 }
 
 TEST_F(RedisBlobDescriptorCache, AuthenticatesWithThePasswordAndUsername) {
   RedisServerProcess secured({"--requirepass", "s3cret"}, "s3cret");
   ASSERT_EQ(secured.command({"ACL", "SETUSER", "pier", "on", ">pier-pass", "~*", "+@all"}).text, "OK");
   auto withPassword = createCache("redis", redisParameters(secured.address(), R"("password": "s3cret")"));
-  withPassword->setDescriptor(context_, digest(1), descriptor(1));
-  EXPECT_EQ(show(withPassword->stat(context_, digest(1))), show(descriptor(1)));
+  withPassword->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+  EXPECT_EQ(describe(withPassword->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
 
   auto asUser = createCache(
       "redis", redisParameters(secured.address(), R"("username": "pier", "password": "pier-pass")"));
-  EXPECT_EQ(show(asUser->stat(context_, digest(1))), show(descriptor(1)));
+  EXPECT_EQ(describe(asUser->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
 
   auto wrong = createCache("redis", redisParameters(secured.address(), R"("password": "wrong")"));
-  EXPECT_THROW(wrong->stat(context_, digest(1)), CacheUnavailableError);
+  EXPECT_THROW(wrong->stat(context_, numberedDigest(1)), CacheUnavailableError);
   auto none = createCache("redis", redisParameters(secured.address()));
-  EXPECT_THROW(none->stat(context_, digest(1)), CacheUnavailableError);
+  EXPECT_THROW(none->stat(context_, numberedDigest(1)), CacheUnavailableError);
 }
 
 TEST_F(RedisBlobDescriptorCache, ReusesPooledConnections) {
@@ -410,8 +395,8 @@ TEST_F(RedisBlobDescriptorCache, ReusesPooledConnections) {
       try {
         unsigned long long n =
             static_cast<unsigned long long>(thread) * 100 + static_cast<unsigned long long>(i);
-        cache->setDescriptor(context_, digest(n), descriptor(n));
-        cache->stat(context_, digest(n));
+        cache->setDescriptor(context_, numberedDigest(n), numberedDescriptor(n));
+        cache->stat(context_, numberedDigest(n));
       } catch (const std::exception&) {
         ++errors;
       }
@@ -432,7 +417,7 @@ TEST_F(RedisBlobDescriptorCache, WaitsForAFreeConnectionWhenAllAreInUse) {
   onEightThreads([&](int thread) {
     for (int i = 0; i < 20; ++i) {
       try {
-        cache->stat(context_, digest(static_cast<unsigned long long>(thread)));
+        cache->stat(context_, numberedDigest(static_cast<unsigned long long>(thread)));
       } catch (const std::exception&) {
         ++errors;
       }
@@ -445,7 +430,8 @@ TEST_F(RedisBlobDescriptorCache, WaitsForAFreeConnectionWhenAllAreInUse) {
 TEST_F(RedisBlobDescriptorCache, KeepsAtMostMaxIdleConnections) {
   auto cache = this->cache(R"("clientname": "pier-idle", "pool": {"maxactive": 8, "maxidle": 2})");
   onEightThreads([&](int thread) {
-    for (int i = 0; i < 30; ++i) cache->stat(context_, digest(static_cast<unsigned long long>(thread)));
+    for (int i = 0; i < 30; ++i)
+      cache->stat(context_, numberedDigest(static_cast<unsigned long long>(thread)));
   });
   EXPECT_LE(settledClients(*redis_, "pier-idle", 2), 2u);
   EXPECT_GE(namedClients(*redis_, "pier-idle"), 1u);
@@ -454,11 +440,11 @@ TEST_F(RedisBlobDescriptorCache, KeepsAtMostMaxIdleConnections) {
 TEST_F(RedisBlobDescriptorCache, ClosesConnectionsIdleLongerThanIdleTimeout) {
   auto cache = this->cache(R"("clientname": "pier-aging", "pool": {"idletimeout": "200ms"})");
   long long before = redis_->infoNumber("total_connections_received");
-  cache->stat(context_, digest(1));
-  cache->stat(context_, digest(1)); // the same connection again
+  cache->stat(context_, numberedDigest(1));
+  cache->stat(context_, numberedDigest(1)); // the same connection again
   EXPECT_EQ(redis_->infoNumber("total_connections_received") - before, 1);
   std::this_thread::sleep_for(400ms);
-  cache->stat(context_, digest(1)); // the idle one is closed, a new one opened
+  cache->stat(context_, numberedDigest(1)); // the idle one is closed, a new one opened
   EXPECT_EQ(redis_->infoNumber("total_connections_received") - before, 2);
   EXPECT_EQ(settledClients(*redis_, "pier-aging", 1), 1u);
 }
@@ -469,14 +455,15 @@ TEST_F(RedisBlobDescriptorCache, FailsFastWhileRedisIsDown) {
   server.stop();
   auto cache = createCache("redis", redisParameters(address, R"("dialtimeout": "300ms")"));
   auto started = Clock::now();
-  EXPECT_THROW(cache->stat(context_, digest(1)), CacheUnavailableError);
+  EXPECT_THROW(cache->stat(context_, numberedDigest(1)), CacheUnavailableError);
   EXPECT_LT(Clock::now() - started, 1500ms);
   // Backing off: no dial at all, so each call costs next to nothing.
   started = Clock::now();
   for (int i = 0; i < 50; ++i) {
-    EXPECT_THROW(cache->stat(context_, digest(1)), CacheUnavailableError);
-    EXPECT_THROW(cache->setDescriptor(context_, digest(1), descriptor(1)), CacheUnavailableError);
-    EXPECT_THROW(cache->repositoryScoped("a")->clear(context_, digest(1)), CacheUnavailableError);
+    EXPECT_THROW(cache->stat(context_, numberedDigest(1)), CacheUnavailableError);
+    EXPECT_THROW(cache->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1)),
+                 CacheUnavailableError);
+    EXPECT_THROW(cache->repositoryScoped("a")->clear(context_, numberedDigest(1)), CacheUnavailableError);
   }
   EXPECT_LT(Clock::now() - started, 1s);
   EXPECT_EQ(logger_.count("unavailable"), 1u) << "one warning for the outage, not one per call";
@@ -492,17 +479,18 @@ TEST_F(RedisBlobDescriptorCache, WorksAgainAfterRedisIsStoppedAndStarted) {
   onEightThreads([&](int thread) {
     for (int i = 0; i < 10; ++i) {
       unsigned long long n = static_cast<unsigned long long>(thread);
-      cache->setDescriptor(context_, digest(n), descriptor(n));
-      repository->setDescriptor(context_, digest(n), descriptor(n));
+      cache->setDescriptor(context_, numberedDigest(n), numberedDescriptor(n));
+      repository->setDescriptor(context_, numberedDigest(n), numberedDescriptor(n));
     }
   });
-  ASSERT_EQ(show(cache->stat(context_, digest(1))), show(descriptor(1)));
+  ASSERT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
 
   server.stop();
   for (int i = 0; i < 20; ++i) {
     auto started = Clock::now();
-    EXPECT_THROW(cache->stat(context_, digest(1)), CacheUnavailableError);
-    EXPECT_THROW(repository->setDescriptor(context_, digest(1), descriptor(1)), CacheUnavailableError);
+    EXPECT_THROW(cache->stat(context_, numberedDigest(1)), CacheUnavailableError);
+    EXPECT_THROW(repository->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1)),
+                 CacheUnavailableError);
     EXPECT_LT(Clock::now() - started, 1500ms) << "call " << i;
   }
 
@@ -511,17 +499,18 @@ TEST_F(RedisBlobDescriptorCache, WorksAgainAfterRedisIsStoppedAndStarted) {
   bool answering = false;
   for (auto deadline = Clock::now() + 10s; !answering && Clock::now() < deadline;) {
     try {
-      cache->setDescriptor(context_, digest(1), descriptor(1));
+      cache->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
       answering = true;
     } catch (const CacheUnavailableError&) {
       std::this_thread::sleep_for(50ms);
     }
   }
   ASSERT_TRUE(answering) << "the cache did not use Redis again within 10s";
-  EXPECT_EQ(show(cache->stat(context_, digest(1))), show(descriptor(1)));
-  EXPECT_EQ(show(cache->stat(context_, digest(2))), kMiss); // what was there went with the old server
-  repository->setDescriptor(context_, digest(3), descriptor(3));
-  EXPECT_EQ(show(repository->stat(context_, digest(3))), show(descriptor(3)));
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(2))),
+            kMiss); // what was there went with the old server
+  repository->setDescriptor(context_, numberedDigest(3), numberedDescriptor(3));
+  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(3))), describe(numberedDescriptor(3)));
   EXPECT_EQ(logger_.count("unavailable"), 1u);
   EXPECT_EQ(logger_.count("answers again"), 1u);
 }
@@ -530,35 +519,35 @@ TEST_F(RedisBlobDescriptorCache, ARedisThatDoesNotAnswerCostsAtMostTheReadTimeou
   RedisServerProcess server;
   auto cache = createCache(
       "redis", redisParameters(server.address(), R"("readtimeout": "300ms", "writetimeout": "300ms")"));
-  cache->setDescriptor(context_, digest(1), descriptor(1));
+  cache->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
 
   server.pause(); // accepts connections, answers nothing
   auto started = Clock::now();
-  EXPECT_THROW(cache->stat(context_, digest(1)), CacheUnavailableError);
+  EXPECT_THROW(cache->stat(context_, numberedDigest(1)), CacheUnavailableError);
   auto waited = Clock::now() - started;
   EXPECT_GE(waited, 250ms);
   EXPECT_LT(waited, 2s);
   started = Clock::now();
-  for (int i = 0; i < 20; ++i) EXPECT_THROW(cache->stat(context_, digest(1)), CacheUnavailableError);
+  for (int i = 0; i < 20; ++i) EXPECT_THROW(cache->stat(context_, numberedDigest(1)), CacheUnavailableError);
   EXPECT_LT(Clock::now() - started, 2s) << "calls during the back-off do not wait for Redis";
 
   server.resume();
   std::optional<Descriptor> found;
   for (auto deadline = Clock::now() + 10s; !found && Clock::now() < deadline;) {
     try {
-      found = cache->stat(context_, digest(1));
+      found = cache->stat(context_, numberedDigest(1));
     } catch (const CacheUnavailableError&) {
       std::this_thread::sleep_for(50ms);
     }
   }
-  EXPECT_EQ(show(found), show(descriptor(1)));
+  EXPECT_EQ(describe(found), describe(numberedDescriptor(1)));
 }
 
 TEST_F(RedisBlobDescriptorCache, ACancelledRequestDoesNotCallRedis) {
   auto cache = this->cache();
   auto cancelled = std::make_shared<std::atomic<bool>>(true);
   Context done("cancelled", logger_, Context::Clock::time_point::max(), cancelled);
-  EXPECT_THROW(cache->stat(done, digest(1)), CancelledError);
+  EXPECT_THROW(cache->stat(done, numberedDigest(1)), CancelledError);
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 // receivers, certificate verification and the configuration's errors.
 #include <gtest/gtest.h>
 
+#include <pier/testing/notification_sink_suite.hpp>
+
 #include <atomic>
 #include <csignal>
 #include <optional>
@@ -46,20 +48,9 @@ std::unique_ptr<WebhookSink> makeSink(const Poco::JSON::Object::Ptr& section) {
   return std::make_unique<WebhookSink>(webhook::parseWebhookOptions(*section));
 }
 
+// The SDK suite's sample event, with an id of this test's own.
 Event makeEvent(int n) {
-  Event event;
-  event.id = "event-" + std::to_string(n);
-  event.timestamp = std::chrono::system_clock::time_point(std::chrono::microseconds(1764547200000000LL + n));
-  event.action = n % 2 ? "push" : "pull";
-  event.target.mediaType = "application/vnd.oci.image.manifest.v1+json";
-  event.target.digest = "sha256:" + std::string(64, static_cast<char>('a' + n % 6));
-  event.target.size = event.target.length = 100 + n;
-  event.target.repository = "team/app";
-  event.target.tag = "v" + std::to_string(n);
-  event.request = {"request-" + std::to_string(n), "10.0.0.2:5000", "registry.example", "PUT", "skopeo/1.9"};
-  event.actor.name = "alice";
-  event.source = {"10.0.0.1:5000", "instance-1"};
-  return event;
+  return pier::testing::sampleEvent("event-" + std::to_string(n), n);
 }
 
 class WebhookSinkTest : public ::testing::Test {

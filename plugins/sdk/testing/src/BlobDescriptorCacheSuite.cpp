@@ -37,33 +37,25 @@ void BlobDescriptorCacheConformance::TearDown() {
   cache_.reset();
 }
 
-namespace {
-
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BlobDescriptorCacheConformance);
-
-// A distinct, valid digest per number.
-std::string digest(unsigned long long n, const std::string& algorithm = "sha256") {
+std::string numberedDigest(unsigned long long n, const std::string& algorithm) {
   std::size_t length = algorithm == "sha256" ? 64 : algorithm == "sha384" ? 96 : 128;
   char tail[17];
   std::snprintf(tail, sizeof(tail), "%016llx", n);
   return algorithm + ":" + std::string(length - 16, 'a') + tail;
 }
 
-Descriptor descriptor(unsigned long long n, std::int64_t size = 1234,
-                      const std::string& mediaType = "application/vnd.oci.image.layer.v1.tar+gzip") {
-  return Descriptor{digest(n), size, mediaType};
+Descriptor numberedDescriptor(unsigned long long n, std::int64_t size, const std::string& mediaType) {
+  return Descriptor{numberedDigest(n), size, mediaType};
 }
 
-std::string show(const std::optional<Descriptor>& d) {
-  if (!d) return "(miss)";
-  return d->digest + " " + std::to_string(d->size) + " [" + d->mediaType + "]";
+std::string describe(const std::optional<Descriptor>& descriptor) {
+  if (!descriptor) return kMiss;
+  return descriptor->digest + " " + std::to_string(descriptor->size) + " [" + descriptor->mediaType + "]";
 }
 
-std::string show(const Descriptor& d) {
-  return show(std::optional<Descriptor>(d));
-}
+namespace {
 
-const std::string kMiss = "(miss)";
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BlobDescriptorCacheConformance);
 
 // Runs body(thread) on 8 threads and joins them.
 void onEightThreads(const std::function<void(int)>& body) {
@@ -73,131 +65,132 @@ void onEightThreads(const std::function<void(int)>& body) {
 }
 
 TEST_P(BlobDescriptorCacheConformance, StatOfAnUnknownDigestIsAMiss) {
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(cache_->repositoryScoped("library/ubuntu")->stat(context_, digest(1))), kMiss);
+  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(describe(cache_->repositoryScoped("library/ubuntu")->stat(context_, numberedDigest(1))), kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, SetThenStatReturnsTheDescriptor) {
   const std::vector<Descriptor> descriptors = {
-      descriptor(1),
-      descriptor(2, 0, ""),                                                // empty blob, no media type
-      descriptor(3, 5LL * 1024 * 1024 * 1024, "application/octet-stream"), // beyond 32 bits
-      descriptor(4, 7, "text/plain; charset=utf-8"),
-      descriptor(5, 9, "odd\r\n*1\r\n$4\r\nPING\r\n"), // protocol bytes stay data
+      numberedDescriptor(1),
+      numberedDescriptor(2, 0, ""), // empty blob, no media type
+      numberedDescriptor(3, 5LL * 1024 * 1024 * 1024, "application/octet-stream"), // beyond 32 bits
+      numberedDescriptor(4, 7, "text/plain; charset=utf-8"),
+      numberedDescriptor(5, 9, "odd\r\n*1\r\n$4\r\nPING\r\n"), // protocol bytes stay data
   };
   for (const auto& d : descriptors) cache_->setDescriptor(context_, d.digest, d);
-  for (const auto& d : descriptors) EXPECT_EQ(show(cache_->stat(context_, d.digest)), show(d));
+  for (const auto& d : descriptors) EXPECT_EQ(describe(cache_->stat(context_, d.digest)), describe(d));
 }
 
 TEST_P(BlobDescriptorCacheConformance, SetThenStatInARepositoryScope) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
-  Descriptor manifest = descriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
+  Descriptor manifest = numberedDescriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
   repository->setDescriptor(context_, manifest.digest, manifest);
-  EXPECT_EQ(show(repository->stat(context_, manifest.digest)), show(manifest));
+  EXPECT_EQ(describe(repository->stat(context_, manifest.digest)), describe(manifest));
 }
 
 TEST_P(BlobDescriptorCacheConformance, SetOverwritesTheDescriptor) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
   for (BlobDescriptorService* scope : {static_cast<BlobDescriptorService*>(cache_.get()), repository.get()}) {
-    scope->setDescriptor(context_, digest(1), descriptor(1, 10, "application/octet-stream"));
-    Descriptor second = descriptor(1, 10, "application/vnd.docker.image.rootfs.diff.tar.gzip");
-    scope->setDescriptor(context_, digest(1), second);
-    EXPECT_EQ(show(scope->stat(context_, digest(1))), show(second));
+    scope->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1, 10, "application/octet-stream"));
+    Descriptor second = numberedDescriptor(1, 10, "application/vnd.docker.image.rootfs.diff.tar.gzip");
+    scope->setDescriptor(context_, numberedDigest(1), second);
+    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(1))), describe(second));
   }
 }
 
 TEST_P(BlobDescriptorCacheConformance, ClearRemovesOnlyThatDigest) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
   for (BlobDescriptorService* scope : {static_cast<BlobDescriptorService*>(cache_.get()), repository.get()}) {
-    scope->setDescriptor(context_, digest(1), descriptor(1));
-    scope->setDescriptor(context_, digest(2), descriptor(2));
-    scope->clear(context_, digest(1));
-    EXPECT_EQ(show(scope->stat(context_, digest(1))), kMiss);
-    EXPECT_EQ(show(scope->stat(context_, digest(2))), show(descriptor(2)));
+    scope->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+    scope->setDescriptor(context_, numberedDigest(2), numberedDescriptor(2));
+    scope->clear(context_, numberedDigest(1));
+    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(1))), kMiss);
+    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(2))), describe(numberedDescriptor(2)));
   }
 }
 
 TEST_P(BlobDescriptorCacheConformance, ClearOfAnUnknownDigestIsNotAnError) {
-  EXPECT_NO_THROW(cache_->clear(context_, digest(9)));
-  EXPECT_NO_THROW(cache_->repositoryScoped("library/ubuntu")->clear(context_, digest(9)));
+  EXPECT_NO_THROW(cache_->clear(context_, numberedDigest(9)));
+  EXPECT_NO_THROW(cache_->repositoryScoped("library/ubuntu")->clear(context_, numberedDigest(9)));
 }
 
 TEST_P(BlobDescriptorCacheConformance, GlobalClearLeavesRepositoryEntries) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
-  cache_->setDescriptor(context_, digest(1), descriptor(1));
-  repository->setDescriptor(context_, digest(1), descriptor(1));
-  cache_->clear(context_, digest(1));
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(repository->stat(context_, digest(1))), show(descriptor(1)));
+  cache_->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+  repository->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+  cache_->clear(context_, numberedDigest(1));
+  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
 }
 
 TEST_P(BlobDescriptorCacheConformance, RepositoryClearLeavesTheGlobalEntry) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
-  cache_->setDescriptor(context_, digest(1), descriptor(1));
-  repository->setDescriptor(context_, digest(1), descriptor(1));
-  repository->clear(context_, digest(1));
-  EXPECT_EQ(show(repository->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), show(descriptor(1)));
+  cache_->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+  repository->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+  repository->clear(context_, numberedDigest(1));
+  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
 }
 
 TEST_P(BlobDescriptorCacheConformance, GlobalAndRepositoryScopesAreSeparate) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
-  repository->setDescriptor(context_, digest(1), descriptor(1));
-  cache_->setDescriptor(context_, digest(2), descriptor(2));
-  EXPECT_EQ(show(cache_->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(repository->stat(context_, digest(2))), kMiss);
+  repository->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
+  cache_->setDescriptor(context_, numberedDigest(2), numberedDescriptor(2));
+  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(2))), kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, RepositoryScopesAreIndependent) {
   auto ubuntu = cache_->repositoryScoped("library/ubuntu");
   auto nested = cache_->repositoryScoped("library/ubuntu/base");
   auto other = cache_->repositoryScoped("other");
-  Descriptor asManifest = descriptor(1, 100, "application/vnd.oci.image.manifest.v1+json");
-  Descriptor asIndex = descriptor(1, 100, "application/vnd.oci.image.index.v1+json");
-  ubuntu->setDescriptor(context_, digest(1), asManifest);
-  nested->setDescriptor(context_, digest(1), asIndex);
-  EXPECT_EQ(show(other->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(ubuntu->stat(context_, digest(1))), show(asManifest));
-  EXPECT_EQ(show(nested->stat(context_, digest(1))), show(asIndex));
+  Descriptor asManifest = numberedDescriptor(1, 100, "application/vnd.oci.image.manifest.v1+json");
+  Descriptor asIndex = numberedDescriptor(1, 100, "application/vnd.oci.image.index.v1+json");
+  ubuntu->setDescriptor(context_, numberedDigest(1), asManifest);
+  nested->setDescriptor(context_, numberedDigest(1), asIndex);
+  EXPECT_EQ(describe(other->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(describe(ubuntu->stat(context_, numberedDigest(1))), describe(asManifest));
+  EXPECT_EQ(describe(nested->stat(context_, numberedDigest(1))), describe(asIndex));
 
-  other->clear(context_, digest(1));
-  nested->clear(context_, digest(1));
-  EXPECT_EQ(show(nested->stat(context_, digest(1))), kMiss);
-  EXPECT_EQ(show(ubuntu->stat(context_, digest(1))), show(asManifest));
+  other->clear(context_, numberedDigest(1));
+  nested->clear(context_, numberedDigest(1));
+  EXPECT_EQ(describe(nested->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(describe(ubuntu->stat(context_, numberedDigest(1))), describe(asManifest));
 }
 
 TEST_P(BlobDescriptorCacheConformance, ScopesOfOneRepositoryShareTheirEntries) {
-  cache_->repositoryScoped("library/ubuntu")->setDescriptor(context_, digest(1), descriptor(1));
+  cache_->repositoryScoped("library/ubuntu")
+      ->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   // A new scope object (the server makes one per request) sees what the first set.
   auto again = cache_->repositoryScoped("library/ubuntu");
-  EXPECT_EQ(show(again->stat(context_, digest(1))), show(descriptor(1)));
-  again->clear(context_, digest(1));
-  EXPECT_EQ(show(cache_->repositoryScoped("library/ubuntu")->stat(context_, digest(1))), kMiss);
+  EXPECT_EQ(describe(again->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  again->clear(context_, numberedDigest(1));
+  EXPECT_EQ(describe(cache_->repositoryScoped("library/ubuntu")->stat(context_, numberedDigest(1))), kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, TheServersManifestScopeIsSeparateFromTheLayerScope) {
   // BlobStore scopes manifests as "<name>/_manifests", a name no repository can have.
   auto layers = cache_->repositoryScoped("library/ubuntu");
   auto manifests = cache_->repositoryScoped("library/ubuntu/_manifests");
-  Descriptor manifest = descriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
+  Descriptor manifest = numberedDescriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
   manifests->setDescriptor(context_, manifest.digest, manifest);
-  EXPECT_EQ(show(manifests->stat(context_, manifest.digest)), show(manifest));
-  EXPECT_EQ(show(layers->stat(context_, manifest.digest)), kMiss);
+  EXPECT_EQ(describe(manifests->stat(context_, manifest.digest)), describe(manifest));
+  EXPECT_EQ(describe(layers->stat(context_, manifest.digest)), kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, AcceptsEveryDistributionDigestAlgorithm) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
   for (const std::string algorithm : {"sha256", "sha384", "sha512"}) {
-    Descriptor d{digest(7, algorithm), 42, "application/octet-stream"};
+    Descriptor d{numberedDigest(7, algorithm), 42, "application/octet-stream"};
     cache_->setDescriptor(context_, d.digest, d);
     repository->setDescriptor(context_, d.digest, d);
-    EXPECT_EQ(show(cache_->stat(context_, d.digest)), show(d));
-    EXPECT_EQ(show(repository->stat(context_, d.digest)), show(d));
+    EXPECT_EQ(describe(cache_->stat(context_, d.digest)), describe(d));
+    EXPECT_EQ(describe(repository->stat(context_, d.digest)), describe(d));
   }
 }
 
 TEST_P(BlobDescriptorCacheConformance, InvalidDigestsAreRejected) {
-  const std::string hex = digest(1).substr(7);
+  const std::string hex = numberedDigest(1).substr(7);
   const std::vector<std::string> invalid = {
       "",
       "sha256",
@@ -229,17 +222,17 @@ TEST_P(BlobDescriptorCacheConformance, InvalidDigestsAreRejected) {
 TEST_P(BlobDescriptorCacheConformance, InvalidDescriptorsAreRejected) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
   for (BlobDescriptorService* scope : {static_cast<BlobDescriptorService*>(cache_.get()), repository.get()}) {
-    EXPECT_THROW(scope->setDescriptor(context_, digest(1), Descriptor{digest(1), -1, "x/y"}),
+    EXPECT_THROW(scope->setDescriptor(context_, numberedDigest(1), Descriptor{numberedDigest(1), -1, "x/y"}),
                  std::invalid_argument);
-    EXPECT_THROW(scope->setDescriptor(context_, digest(1), Descriptor{"sha256:nope", 1, "x/y"}),
+    EXPECT_THROW(scope->setDescriptor(context_, numberedDigest(1), Descriptor{"sha256:nope", 1, "x/y"}),
                  std::invalid_argument);
     // The same algorithm naming another blob is a mistake; another algorithm is
     // another name of the same blob, as Distribution allows.
-    EXPECT_THROW(scope->setDescriptor(context_, digest(1), Descriptor{digest(2), 1, "x/y"}),
+    EXPECT_THROW(scope->setDescriptor(context_, numberedDigest(1), Descriptor{numberedDigest(2), 1, "x/y"}),
                  std::invalid_argument);
-    Descriptor bySha512{digest(1, "sha512"), 1, "x/y"};
-    scope->setDescriptor(context_, digest(1), bySha512);
-    EXPECT_EQ(show(scope->stat(context_, digest(1))), show(bySha512));
+    Descriptor bySha512{numberedDigest(1, "sha512"), 1, "x/y"};
+    scope->setDescriptor(context_, numberedDigest(1), bySha512);
+    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(1))), describe(bySha512));
   }
 }
 
@@ -269,11 +262,12 @@ TEST_P(BlobDescriptorCacheConformance, ConcurrentUseFromEightThreads) {
       for (int i = 0; i < kIterations; ++i) {
         unsigned long long n =
             static_cast<unsigned long long>(thread) * 1000 + static_cast<unsigned long long>(i);
-        Descriptor own = descriptor(n, static_cast<std::int64_t>(n));
+        Descriptor own = numberedDescriptor(n, static_cast<std::int64_t>(n));
         cache_->setDescriptor(context_, own.digest, own);
         repository->setDescriptor(context_, own.digest, own);
-        if (show(cache_->stat(context_, own.digest)) != show(own)) fail("global " + own.digest);
-        if (show(repository->stat(context_, own.digest)) != show(own)) fail("repository " + own.digest);
+        if (describe(cache_->stat(context_, own.digest)) != describe(own)) fail("global " + own.digest);
+        if (describe(repository->stat(context_, own.digest)) != describe(own))
+          fail("repository " + own.digest);
         if (i % 3 == 0) {
           cache_->clear(context_, own.digest);
           repository->clear(context_, own.digest);
@@ -281,10 +275,10 @@ TEST_P(BlobDescriptorCacheConformance, ConcurrentUseFromEightThreads) {
             fail("cleared " + own.digest);
         }
         // Every thread writes and reads one hot digest: a reader sees a whole descriptor.
-        cache_->setDescriptor(context_, digest(kShared), descriptor(kShared, thread));
-        auto shared = cache_->stat(context_, digest(kShared));
-        if (shared && (shared->digest != digest(kShared) || shared->size < 0 || shared->size > 7))
-          fail("torn " + show(shared));
+        cache_->setDescriptor(context_, numberedDigest(kShared), numberedDescriptor(kShared, thread));
+        auto shared = cache_->stat(context_, numberedDigest(kShared));
+        if (shared && (shared->digest != numberedDigest(kShared) || shared->size < 0 || shared->size > 7))
+          fail("torn " + describe(shared));
       }
     } catch (const std::exception& e) {
       fail(std::string("exception: ") + e.what());
@@ -294,7 +288,8 @@ TEST_P(BlobDescriptorCacheConformance, ConcurrentUseFromEightThreads) {
   // What each thread left behind is there.
   for (int thread = 0; thread < 8; ++thread) {
     unsigned long long n = static_cast<unsigned long long>(thread) * 1000 + 1;
-    EXPECT_EQ(show(cache_->stat(context_, digest(n))), show(descriptor(n, static_cast<std::int64_t>(n))));
+    EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(n))),
+              describe(numberedDescriptor(n, static_cast<std::int64_t>(n))));
   }
 }
 

@@ -10,8 +10,10 @@
 // The factory is called once per test and must give an empty cache each
 // time (e.g. flush the backend first). A factory that throws
 // pier::testing::Unavailable skips the test.
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -29,6 +31,14 @@ struct BlobDescriptorCacheTarget {
 };
 
 void PrintTo(const BlobDescriptorCacheTarget& target, std::ostream* out);
+
+// For tests of caches: a distinct, valid digest per number, a descriptor of
+// it, and a descriptor (or a miss) as text for comparisons.
+std::string numberedDigest(unsigned long long n, const std::string& algorithm = "sha256");
+Descriptor numberedDescriptor(unsigned long long n, std::int64_t size = 1234,
+                              const std::string& mediaType = "application/vnd.oci.image.layer.v1.tar+gzip");
+inline const std::string kMiss = "(miss)";
+std::string describe(const std::optional<Descriptor>& descriptor); // kMiss, or "<digest> <size> [<type>]"
 
 class BlobDescriptorCacheConformance : public ::testing::TestWithParam<BlobDescriptorCacheTarget> {
 protected:
