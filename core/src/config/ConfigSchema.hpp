@@ -51,6 +51,8 @@ struct Node {
 
 // The whole document's schema.
 const Node& registrySchema();
+// Builds it (RegistrySchema.cpp); registrySchema() does once.
+std::shared_ptr<const Node> buildSchema();
 
 // The free-form node plugin parameter sections follow.
 const Node& anyNode();
