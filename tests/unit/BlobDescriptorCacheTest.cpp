@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 using test::RecordingLogger;
 using test::RedisReply;
 using test::RedisServerProcess;
-using testing::describe;
+using testing::descriptorText;
 using testing::kMiss;
 using testing::numberedDescriptor;
 using testing::numberedDigest;
@@ -156,10 +156,10 @@ TEST_F(InMemoryBlobDescriptorCache, EvictsTheLeastRecentlyUsedEntry) {
     cache->setDescriptor(context_, numberedDigest(i), numberedDescriptor(i));
   ASSERT_TRUE(cache->stat(context_, numberedDigest(1))); // 2 is now the least recently used
   cache->setDescriptor(context_, numberedDigest(4), numberedDescriptor(4));
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(2))), kMiss);
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(3))), describe(numberedDescriptor(3)));
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(4))), describe(numberedDescriptor(4)));
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(2))), kMiss);
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(1))), descriptorText(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(3))), descriptorText(numberedDescriptor(3)));
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(4))), descriptorText(numberedDescriptor(4)));
 }
 
 TEST_F(InMemoryBlobDescriptorCache, NeverHoldsMoreThanBlobDescriptorSize) {
@@ -176,11 +176,11 @@ TEST_F(InMemoryBlobDescriptorCache, OneBoundCoversEveryScope) {
   cache->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   cache->repositoryScoped("a")->setDescriptor(context_, numberedDigest(2), numberedDescriptor(2));
   cache->repositoryScoped("b")->setDescriptor(context_, numberedDigest(3), numberedDescriptor(3));
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), kMiss);
-  EXPECT_EQ(describe(cache->repositoryScoped("a")->stat(context_, numberedDigest(2))),
-            describe(numberedDescriptor(2)));
-  EXPECT_EQ(describe(cache->repositoryScoped("b")->stat(context_, numberedDigest(3))),
-            describe(numberedDescriptor(3)));
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(cache->repositoryScoped("a")->stat(context_, numberedDigest(2))),
+            descriptorText(numberedDescriptor(2)));
+  EXPECT_EQ(descriptorText(cache->repositoryScoped("b")->stat(context_, numberedDigest(3))),
+            descriptorText(numberedDescriptor(3)));
 }
 
 TEST_F(InMemoryBlobDescriptorCache, StaysBoundedUnderConcurrentUse) {
@@ -347,16 +347,17 @@ TEST_F(RedisBlobDescriptorCache, ReadsEntriesDistributionWrote) {
   redis_->command({"HSET", "repository::library/ubuntu::blobs::" + d, "mediatype",
                    "application/vnd.docker.distribution.manifest.v2+json"});
   auto cache = this->cache();
-  EXPECT_EQ(describe(cache->stat(context_, d)), describe(Descriptor{d, 77, "application/octet-stream"}));
-  EXPECT_EQ(describe(cache->repositoryScoped("library/ubuntu")->stat(context_, d)),
-            describe(Descriptor{d, 77, "application/vnd.docker.distribution.manifest.v2+json"}));
+  EXPECT_EQ(descriptorText(cache->stat(context_, d)),
+            descriptorText(Descriptor{d, 77, "application/octet-stream"}));
+  EXPECT_EQ(descriptorText(cache->repositoryScoped("library/ubuntu")->stat(context_, d)),
+            descriptorText(Descriptor{d, 77, "application/vnd.docker.distribution.manifest.v2+json"}));
 
   // An old entry with "length" for "size" is a miss; so is membership without the repository hash.
   const std::string old = numberedDigest(2);
   redis_->command({"HMSET", "blobs::" + old, "digest", old, "length", "5"});
-  EXPECT_EQ(describe(cache->stat(context_, old)), kMiss);
+  EXPECT_EQ(descriptorText(cache->stat(context_, old)), kMiss);
   redis_->command({"SADD", "repository::other::blobs", d});
-  EXPECT_EQ(describe(cache->repositoryScoped("other")->stat(context_, d)), kMiss);
+  EXPECT_EQ(descriptorText(cache->repositoryScoped("other")->stat(context_, d)), kMiss);
 }
 
 TEST_F(RedisBlobDescriptorCache, UsesTheConfiguredDatabase) {
@@ -365,8 +366,8 @@ TEST_F(RedisBlobDescriptorCache, UsesTheConfiguredDatabase) {
   std::string keyspace = redis_->command({"INFO", "keyspace"}).text;
   EXPECT_TRUE(contains(keyspace, "db5:keys=1,")) << keyspace;
   EXPECT_FALSE(contains(keyspace, "db0:")) << keyspace;
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
-  EXPECT_EQ(describe(this->cache()->stat(context_, numberedDigest(1))), kMiss); // db 0
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(1))), descriptorText(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(this->cache()->stat(context_, numberedDigest(1))), kMiss); // db 0
 }
 
 TEST_F(RedisBlobDescriptorCache, AuthenticatesWithThePasswordAndUsername) {
@@ -374,11 +375,12 @@ TEST_F(RedisBlobDescriptorCache, AuthenticatesWithThePasswordAndUsername) {
   ASSERT_EQ(secured.command({"ACL", "SETUSER", "pier", "on", ">pier-pass", "~*", "+@all"}).text, "OK");
   auto withPassword = createCache("redis", redisParameters(secured.address(), R"("password": "s3cret")"));
   withPassword->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
-  EXPECT_EQ(describe(withPassword->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(withPassword->stat(context_, numberedDigest(1))),
+            descriptorText(numberedDescriptor(1)));
 
   auto asUser = createCache(
       "redis", redisParameters(secured.address(), R"("username": "pier", "password": "pier-pass")"));
-  EXPECT_EQ(describe(asUser->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(asUser->stat(context_, numberedDigest(1))), descriptorText(numberedDescriptor(1)));
 
   auto wrong = createCache("redis", redisParameters(secured.address(), R"("password": "wrong")"));
   EXPECT_THROW(wrong->stat(context_, numberedDigest(1)), CacheUnavailableError);
@@ -483,7 +485,7 @@ TEST_F(RedisBlobDescriptorCache, WorksAgainAfterRedisIsStoppedAndStarted) {
       repository->setDescriptor(context_, numberedDigest(n), numberedDescriptor(n));
     }
   });
-  ASSERT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  ASSERT_EQ(descriptorText(cache->stat(context_, numberedDigest(1))), descriptorText(numberedDescriptor(1)));
 
   server.stop();
   for (int i = 0; i < 20; ++i) {
@@ -506,11 +508,12 @@ TEST_F(RedisBlobDescriptorCache, WorksAgainAfterRedisIsStoppedAndStarted) {
     }
   }
   ASSERT_TRUE(answering) << "the cache did not use Redis again within 10s";
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
-  EXPECT_EQ(describe(cache->stat(context_, numberedDigest(2))),
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(1))), descriptorText(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(cache->stat(context_, numberedDigest(2))),
             kMiss); // what was there went with the old server
   repository->setDescriptor(context_, numberedDigest(3), numberedDescriptor(3));
-  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(3))), describe(numberedDescriptor(3)));
+  EXPECT_EQ(descriptorText(repository->stat(context_, numberedDigest(3))),
+            descriptorText(numberedDescriptor(3)));
   EXPECT_EQ(logger_.count("unavailable"), 1u);
   EXPECT_EQ(logger_.count("answers again"), 1u);
 }
@@ -540,7 +543,7 @@ TEST_F(RedisBlobDescriptorCache, ARedisThatDoesNotAnswerCostsAtMostTheReadTimeou
       std::this_thread::sleep_for(50ms);
     }
   }
-  EXPECT_EQ(describe(found), describe(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(found), descriptorText(numberedDescriptor(1)));
 }
 
 TEST_F(RedisBlobDescriptorCache, ACancelledRequestDoesNotCallRedis) {

@@ -48,7 +48,7 @@ Descriptor numberedDescriptor(unsigned long long n, std::int64_t size, const std
   return Descriptor{numberedDigest(n), size, mediaType};
 }
 
-std::string describe(const std::optional<Descriptor>& descriptor) {
+std::string descriptorText(const std::optional<Descriptor>& descriptor) {
   if (!descriptor) return kMiss;
   return descriptor->digest + " " + std::to_string(descriptor->size) + " [" + descriptor->mediaType + "]";
 }
@@ -65,8 +65,9 @@ void onEightThreads(const std::function<void(int)>& body) {
 }
 
 TEST_P(BlobDescriptorCacheConformance, StatOfAnUnknownDigestIsAMiss) {
-  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), kMiss);
-  EXPECT_EQ(describe(cache_->repositoryScoped("library/ubuntu")->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(cache_->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(cache_->repositoryScoped("library/ubuntu")->stat(context_, numberedDigest(1))),
+            kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, SetThenStatReturnsTheDescriptor) {
@@ -78,14 +79,15 @@ TEST_P(BlobDescriptorCacheConformance, SetThenStatReturnsTheDescriptor) {
       numberedDescriptor(5, 9, "odd\r\n*1\r\n$4\r\nPING\r\n"), // protocol bytes stay data
   };
   for (const auto& d : descriptors) cache_->setDescriptor(context_, d.digest, d);
-  for (const auto& d : descriptors) EXPECT_EQ(describe(cache_->stat(context_, d.digest)), describe(d));
+  for (const auto& d : descriptors)
+    EXPECT_EQ(descriptorText(cache_->stat(context_, d.digest)), descriptorText(d));
 }
 
 TEST_P(BlobDescriptorCacheConformance, SetThenStatInARepositoryScope) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
   Descriptor manifest = numberedDescriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
   repository->setDescriptor(context_, manifest.digest, manifest);
-  EXPECT_EQ(describe(repository->stat(context_, manifest.digest)), describe(manifest));
+  EXPECT_EQ(descriptorText(repository->stat(context_, manifest.digest)), descriptorText(manifest));
 }
 
 TEST_P(BlobDescriptorCacheConformance, SetOverwritesTheDescriptor) {
@@ -94,7 +96,7 @@ TEST_P(BlobDescriptorCacheConformance, SetOverwritesTheDescriptor) {
     scope->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1, 10, "application/octet-stream"));
     Descriptor second = numberedDescriptor(1, 10, "application/vnd.docker.image.rootfs.diff.tar.gzip");
     scope->setDescriptor(context_, numberedDigest(1), second);
-    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(1))), describe(second));
+    EXPECT_EQ(descriptorText(scope->stat(context_, numberedDigest(1))), descriptorText(second));
   }
 }
 
@@ -104,8 +106,9 @@ TEST_P(BlobDescriptorCacheConformance, ClearRemovesOnlyThatDigest) {
     scope->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
     scope->setDescriptor(context_, numberedDigest(2), numberedDescriptor(2));
     scope->clear(context_, numberedDigest(1));
-    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(1))), kMiss);
-    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(2))), describe(numberedDescriptor(2)));
+    EXPECT_EQ(descriptorText(scope->stat(context_, numberedDigest(1))), kMiss);
+    EXPECT_EQ(descriptorText(scope->stat(context_, numberedDigest(2))),
+              descriptorText(numberedDescriptor(2)));
   }
 }
 
@@ -119,8 +122,9 @@ TEST_P(BlobDescriptorCacheConformance, GlobalClearLeavesRepositoryEntries) {
   cache_->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   repository->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   cache_->clear(context_, numberedDigest(1));
-  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), kMiss);
-  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(cache_->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(repository->stat(context_, numberedDigest(1))),
+            descriptorText(numberedDescriptor(1)));
 }
 
 TEST_P(BlobDescriptorCacheConformance, RepositoryClearLeavesTheGlobalEntry) {
@@ -128,16 +132,16 @@ TEST_P(BlobDescriptorCacheConformance, RepositoryClearLeavesTheGlobalEntry) {
   cache_->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   repository->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   repository->clear(context_, numberedDigest(1));
-  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(1))), kMiss);
-  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(repository->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(cache_->stat(context_, numberedDigest(1))), descriptorText(numberedDescriptor(1)));
 }
 
 TEST_P(BlobDescriptorCacheConformance, GlobalAndRepositoryScopesAreSeparate) {
   auto repository = cache_->repositoryScoped("library/ubuntu");
   repository->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   cache_->setDescriptor(context_, numberedDigest(2), numberedDescriptor(2));
-  EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(1))), kMiss);
-  EXPECT_EQ(describe(repository->stat(context_, numberedDigest(2))), kMiss);
+  EXPECT_EQ(descriptorText(cache_->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(repository->stat(context_, numberedDigest(2))), kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, RepositoryScopesAreIndependent) {
@@ -148,14 +152,14 @@ TEST_P(BlobDescriptorCacheConformance, RepositoryScopesAreIndependent) {
   Descriptor asIndex = numberedDescriptor(1, 100, "application/vnd.oci.image.index.v1+json");
   ubuntu->setDescriptor(context_, numberedDigest(1), asManifest);
   nested->setDescriptor(context_, numberedDigest(1), asIndex);
-  EXPECT_EQ(describe(other->stat(context_, numberedDigest(1))), kMiss);
-  EXPECT_EQ(describe(ubuntu->stat(context_, numberedDigest(1))), describe(asManifest));
-  EXPECT_EQ(describe(nested->stat(context_, numberedDigest(1))), describe(asIndex));
+  EXPECT_EQ(descriptorText(other->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(ubuntu->stat(context_, numberedDigest(1))), descriptorText(asManifest));
+  EXPECT_EQ(descriptorText(nested->stat(context_, numberedDigest(1))), descriptorText(asIndex));
 
   other->clear(context_, numberedDigest(1));
   nested->clear(context_, numberedDigest(1));
-  EXPECT_EQ(describe(nested->stat(context_, numberedDigest(1))), kMiss);
-  EXPECT_EQ(describe(ubuntu->stat(context_, numberedDigest(1))), describe(asManifest));
+  EXPECT_EQ(descriptorText(nested->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(ubuntu->stat(context_, numberedDigest(1))), descriptorText(asManifest));
 }
 
 TEST_P(BlobDescriptorCacheConformance, ScopesOfOneRepositoryShareTheirEntries) {
@@ -163,9 +167,10 @@ TEST_P(BlobDescriptorCacheConformance, ScopesOfOneRepositoryShareTheirEntries) {
       ->setDescriptor(context_, numberedDigest(1), numberedDescriptor(1));
   // A new scope object (the server makes one per request) sees what the first set.
   auto again = cache_->repositoryScoped("library/ubuntu");
-  EXPECT_EQ(describe(again->stat(context_, numberedDigest(1))), describe(numberedDescriptor(1)));
+  EXPECT_EQ(descriptorText(again->stat(context_, numberedDigest(1))), descriptorText(numberedDescriptor(1)));
   again->clear(context_, numberedDigest(1));
-  EXPECT_EQ(describe(cache_->repositoryScoped("library/ubuntu")->stat(context_, numberedDigest(1))), kMiss);
+  EXPECT_EQ(descriptorText(cache_->repositoryScoped("library/ubuntu")->stat(context_, numberedDigest(1))),
+            kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, TheServersManifestScopeIsSeparateFromTheLayerScope) {
@@ -174,8 +179,8 @@ TEST_P(BlobDescriptorCacheConformance, TheServersManifestScopeIsSeparateFromTheL
   auto manifests = cache_->repositoryScoped("library/ubuntu/_manifests");
   Descriptor manifest = numberedDescriptor(1, 529, "application/vnd.oci.image.manifest.v1+json");
   manifests->setDescriptor(context_, manifest.digest, manifest);
-  EXPECT_EQ(describe(manifests->stat(context_, manifest.digest)), describe(manifest));
-  EXPECT_EQ(describe(layers->stat(context_, manifest.digest)), kMiss);
+  EXPECT_EQ(descriptorText(manifests->stat(context_, manifest.digest)), descriptorText(manifest));
+  EXPECT_EQ(descriptorText(layers->stat(context_, manifest.digest)), kMiss);
 }
 
 TEST_P(BlobDescriptorCacheConformance, AcceptsEveryDistributionDigestAlgorithm) {
@@ -184,8 +189,8 @@ TEST_P(BlobDescriptorCacheConformance, AcceptsEveryDistributionDigestAlgorithm) 
     Descriptor d{numberedDigest(7, algorithm), 42, "application/octet-stream"};
     cache_->setDescriptor(context_, d.digest, d);
     repository->setDescriptor(context_, d.digest, d);
-    EXPECT_EQ(describe(cache_->stat(context_, d.digest)), describe(d));
-    EXPECT_EQ(describe(repository->stat(context_, d.digest)), describe(d));
+    EXPECT_EQ(descriptorText(cache_->stat(context_, d.digest)), descriptorText(d));
+    EXPECT_EQ(descriptorText(repository->stat(context_, d.digest)), descriptorText(d));
   }
 }
 
@@ -232,7 +237,7 @@ TEST_P(BlobDescriptorCacheConformance, InvalidDescriptorsAreRejected) {
                  std::invalid_argument);
     Descriptor bySha512{numberedDigest(1, "sha512"), 1, "x/y"};
     scope->setDescriptor(context_, numberedDigest(1), bySha512);
-    EXPECT_EQ(describe(scope->stat(context_, numberedDigest(1))), describe(bySha512));
+    EXPECT_EQ(descriptorText(scope->stat(context_, numberedDigest(1))), descriptorText(bySha512));
   }
 }
 
@@ -265,8 +270,9 @@ TEST_P(BlobDescriptorCacheConformance, ConcurrentUseFromEightThreads) {
         Descriptor own = numberedDescriptor(n, static_cast<std::int64_t>(n));
         cache_->setDescriptor(context_, own.digest, own);
         repository->setDescriptor(context_, own.digest, own);
-        if (describe(cache_->stat(context_, own.digest)) != describe(own)) fail("global " + own.digest);
-        if (describe(repository->stat(context_, own.digest)) != describe(own))
+        if (descriptorText(cache_->stat(context_, own.digest)) != descriptorText(own))
+          fail("global " + own.digest);
+        if (descriptorText(repository->stat(context_, own.digest)) != descriptorText(own))
           fail("repository " + own.digest);
         if (i % 3 == 0) {
           cache_->clear(context_, own.digest);
@@ -278,7 +284,7 @@ TEST_P(BlobDescriptorCacheConformance, ConcurrentUseFromEightThreads) {
         cache_->setDescriptor(context_, numberedDigest(kShared), numberedDescriptor(kShared, thread));
         auto shared = cache_->stat(context_, numberedDigest(kShared));
         if (shared && (shared->digest != numberedDigest(kShared) || shared->size < 0 || shared->size > 7))
-          fail("torn " + describe(shared));
+          fail("torn " + descriptorText(shared));
       }
     } catch (const std::exception& e) {
       fail(std::string("exception: ") + e.what());
@@ -288,8 +294,8 @@ TEST_P(BlobDescriptorCacheConformance, ConcurrentUseFromEightThreads) {
   // What each thread left behind is there.
   for (int thread = 0; thread < 8; ++thread) {
     unsigned long long n = static_cast<unsigned long long>(thread) * 1000 + 1;
-    EXPECT_EQ(describe(cache_->stat(context_, numberedDigest(n))),
-              describe(numberedDescriptor(n, static_cast<std::int64_t>(n))));
+    EXPECT_EQ(descriptorText(cache_->stat(context_, numberedDigest(n))),
+              descriptorText(numberedDescriptor(n, static_cast<std::int64_t>(n))));
   }
 }
 

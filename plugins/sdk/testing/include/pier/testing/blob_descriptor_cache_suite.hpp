@@ -38,7 +38,8 @@ std::string numberedDigest(unsigned long long n, const std::string& algorithm = 
 Descriptor numberedDescriptor(unsigned long long n, std::int64_t size = 1234,
                               const std::string& mediaType = "application/vnd.oci.image.layer.v1.tar+gzip");
 inline const std::string kMiss = "(miss)";
-std::string describe(const std::optional<Descriptor>& descriptor); // kMiss, or "<digest> <size> [<type>]"
+std::string
+descriptorText(const std::optional<Descriptor>& descriptor); // kMiss, or "<digest> <size> [<type>]"
 
 class BlobDescriptorCacheConformance : public ::testing::TestWithParam<BlobDescriptorCacheTarget> {
 protected:
