@@ -30,15 +30,15 @@
 #include <pier/storage_driver.hpp>
 #include <pier/testing/content.hpp>
 
-#include "TroubledS3.hpp"
 #include "S3TestServer.hpp"
+#include "TroubledS3.hpp"
 #include "plugin/PluginLoader.hpp"
 
 namespace {
 
+using pier::test::TroubledS3;
 using pier::testing::kMiB;
 using pier::testing::readAll;
-using pier::test::TroubledS3;
 
 class QuietLogger final : public pier::Logger {
 public:
@@ -323,10 +323,11 @@ TEST_F(S3DriverTest, ListingsWalksAndRemovesGoPastOnePage) {
 
 TEST_F(S3DriverTest, RedirectsArePresignedURLsForReads) {
   driver_->putContent(context_, "/blob/data", "redirected content");
-  EXPECT_EQ(driver_->redirectURL(context_, {"PUT", "/blob/data", std::chrono::seconds(1200), {}}), std::nullopt);
+  EXPECT_EQ(driver_->redirectURL(context_, {"PUT", "/blob/data", std::chrono::seconds(1200), {}}),
+            std::nullopt);
   EXPECT_TRUE(driver_->capabilities().redirects);
-  std::optional<std::string> url =
-      driver_->redirectURL(context_, {"GET", "/blob/data", std::chrono::seconds(1200), {{"Range", "bytes=0-3"}}});
+  std::optional<std::string> url = driver_->redirectURL(
+      context_, {"GET", "/blob/data", std::chrono::seconds(1200), {{"Range", "bytes=0-3"}}});
   ASSERT_TRUE(url);
   EXPECT_NE(url->find("X-Amz-Signature="), std::string::npos);
   EXPECT_NE(url->find("X-Amz-Expires=1200"), std::string::npos) << "the server's expiry: " << *url;
