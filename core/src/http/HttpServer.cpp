@@ -80,8 +80,6 @@ std::pair<const errcode::Code*, std::string> headErrorCode(int status) {
 
 HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) {
   const Config::Http& http = app.config().http;
-  const std::string host = http::parseListenAddress(http.addr).first;
-  host_ = host;
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   threadCount_ = http.threads > 0 ? http.threads : static_cast<int>(std::max(64u, 16 * cores));
   rlim_t files = http::raiseOpenFileLimit();
@@ -107,6 +105,7 @@ HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) 
 
   http::Listener listener = http::openListener(http.addr, http.queue > 0 ? http.queue : 4096);
   listener_ = listener.fd;
+  host_ = listener.host;
   port_ = listener.port;
 
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -116,7 +115,7 @@ HttpServer::HttpServer(App& app) : app_(app), limits_(app.config().http.limits) 
   epoll_event wakeEvent{EPOLLIN, {.ptr = &wakeTag}}; // level-triggered: every worker sees it
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, listener_, &listenEvent);
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &wakeEvent);
-  dispatcher_ = std::make_unique<Dispatcher>(app, host + ":" + std::to_string(port_), limits_.maxUploads);
+  dispatcher_ = std::make_unique<Dispatcher>(app, host_ + ":" + std::to_string(port_), limits_.maxUploads);
 }
 
 HttpServer::~HttpServer() {

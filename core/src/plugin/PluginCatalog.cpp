@@ -62,7 +62,7 @@ std::string PluginCatalog::fileOf(PluginKind kind, const std::string& name) cons
   for (const Entry& entry : entries_) {
     if (entry.kind == kind && entry.name == name) return entry.file;
   }
-  return "built in";
+  return "no plugin file";
 }
 
 std::vector<std::string> PluginCatalog::names(PluginKind kind) const {

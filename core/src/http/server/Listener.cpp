@@ -36,6 +36,7 @@ Listener openListener(const std::string& addr, int backlog, const std::string& k
     throw ConfigError(key + ": cannot listen on " + addr + ": " + e.displayText());
   }
   Listener listener;
+  listener.host = host;
   listener.fd = ::socket(address.family() == Poco::Net::SocketAddress::IPv6 ? AF_INET6 : AF_INET,
                          SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int on = 1;

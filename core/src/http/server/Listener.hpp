@@ -12,10 +12,11 @@ namespace pier::http {
 std::pair<std::string, std::uint16_t> parseListenAddress(const std::string& addr,
                                                          const std::string& key = "http.addr");
 
-// A non-blocking listening socket on `addr` and the port it got (for
-// ":0"); throws ConfigError naming `key` when it cannot listen.
+// A non-blocking listening socket on `addr`, its host and the port it got
+// (for ":0"); throws ConfigError naming `key` when it cannot listen.
 struct Listener {
   int fd = -1;
+  std::string host;
   std::uint16_t port = 0;
 };
 Listener openListener(const std::string& addr, int backlog, const std::string& key = "http.addr");
