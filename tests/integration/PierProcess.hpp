@@ -18,21 +18,12 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <pier/testing/support.hpp>
+
 namespace pier::test {
 
-// A fresh temporary directory, removed with everything in it on destruction.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-  std::filesystem::path path_;
-};
+// A fresh temporary directory, removed with everything in it on destruction (the SDK suites' own).
+using TempDir = pier::testing::ScratchDirectory;
 
 void writeFile(const std::filesystem::path& file, const std::string& content);
 std::string readFile(const std::filesystem::path& file);

@@ -1,8 +1,8 @@
 #include "pier/testing/support.hpp"
 
-#include <atomic>
+#include <cerrno>
+#include <cstdlib>
 #include <iostream>
-#include <random>
 #include <system_error>
 
 #include <unistd.h>
@@ -21,12 +21,10 @@ std::vector<std::string> TestLogger::lines() const {
 }
 
 ScratchDirectory::ScratchDirectory() {
-  static std::atomic<int> counter{0};
-  std::random_device random;
-  path_ =
-      std::filesystem::temp_directory_path() / ("pier-test-" + std::to_string(::getpid()) + "-" +
-                                                std::to_string(counter++) + "-" + std::to_string(random()));
-  std::filesystem::create_directories(path_);
+  std::string pattern = (std::filesystem::temp_directory_path() / "pier-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+  path_ = pattern;
 }
 
 ScratchDirectory::~ScratchDirectory() {

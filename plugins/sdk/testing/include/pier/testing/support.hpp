@@ -42,6 +42,7 @@ public:
   ScratchDirectory& operator=(const ScratchDirectory&) = delete;
   ~ScratchDirectory();
   const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
 private:
   std::filesystem::path path_;
