@@ -770,6 +770,16 @@ TEST(ManifestDetect, UnsureMeansOciManifest) {
   EXPECT_EQ(detectManifestMediaType(std::string(100000, '{')), kOciManifestType);
 }
 
+// Found by the manifest fuzzer: stored bytes may name a type no push would be accepted with, and
+// the answer is a Content-Type header, so it is never empty or more than type/subtype.
+TEST(ManifestDetect, AFieldThatIsNoMediaTypeIsIgnored) {
+  EXPECT_EQ(detectManifestMediaType(R"({"schemaVersion":2,"mediaType":""})"), kOciManifestType);
+  EXPECT_EQ(detectManifestMediaType(R"({"mediaType":"","manifests":[]})"), kOciIndexType);
+  EXPECT_EQ(detectManifestMediaType(R"({"mediaType":"a/b\r\nSet-Cookie: x=1","manifests":[]})"),
+            kOciIndexType);
+  EXPECT_EQ(detectManifestMediaType(R"({"mediaType":"text","config":{}})"), kOciManifestType);
+}
+
 TEST(ManifestDetect, AgreesWithParseOnEveryAcceptedManifest) {
   for (const std::string& bytes : allValidManifests()) {
     SCOPED_TRACE(bytes.substr(0, 120));

@@ -133,6 +133,20 @@ bool hasConfigArgument(const char* command, const std::string& configPath) {
   return false;
 }
 
+// What a maintenance command works with: CONFIG's storage and cache, opened without serving.
+struct MaintenanceRun {
+  MaintenanceRun(const char* command, const std::string& configPath)
+      : MaintenanceRun(command, pier::loadConfigFile(configPath, pier::registryEnvironment())) {}
+  // The logger is made (and logs the config's warnings) before the App takes the config.
+  MaintenanceRun(const char* command, pier::Config config)
+      : logger(makeLogger(config)), app(std::move(config), *logger, pier::AppMode::maintenance),
+        context(command, *logger) {}
+
+  std::unique_ptr<pier::LineLogger> logger;
+  pier::App app;
+  pier::Context context;
+};
+
 int garbageCollect(int argc, char** argv) {
   std::string configPath;
   pier::GarbageCollector::Options options;
@@ -157,14 +171,11 @@ int garbageCollect(int argc, char** argv) {
   }
   if (!hasConfigArgument("garbage-collect", configPath)) return 2;
 
-  pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
-  auto logger = makeLogger(config);
-  pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
-  pier::Context context("garbage-collect", *logger);
+  MaintenanceRun run("garbage-collect", configPath);
   options.owner = pier::collectorName("garbage-collect");
-  pier::GarbageCollector collector(app.driver(), app.blobDescriptorCache(), std::cout, std::cerr);
+  pier::GarbageCollector collector(run.app.driver(), run.app.blobDescriptorCache(), std::cout, std::cerr);
   try {
-    collector.run(context, options);
+    collector.run(run.context, options);
   } catch (const std::exception& e) {
     std::cout << std::flush;
     std::fprintf(stderr, "pier: garbage-collect failed: %s\n", e.what());
@@ -189,12 +200,10 @@ int verify(int argc, char** argv) {
     }
   }
   if (!hasConfigArgument("verify", configPath)) return 2;
-  pier::Config config = pier::loadConfigFile(configPath, pier::registryEnvironment());
-  auto logger = makeLogger(config);
-  pier::App app(std::move(config), *logger, pier::AppMode::maintenance);
-  pier::Context context("verify", *logger);
-  pier::StorageVerifier verifier(app.driver(), app.blobDescriptorCache(), std::cerr, isatty(STDERR_FILENO));
-  auto report = verifier.run(context, options);
+  MaintenanceRun run("verify", configPath);
+  pier::StorageVerifier verifier(run.app.driver(), run.app.blobDescriptorCache(), std::cerr,
+                                 isatty(STDERR_FILENO));
+  auto report = verifier.run(run.context, options);
   std::cout << (json ? pier::verifyReportJson(report) : pier::verifyReportText(report)) << std::flush;
   return report.unrepaired() > 0 ? 1 : 0;
 }

@@ -518,7 +518,9 @@ std::vector<Descriptor> manifestReferences(const Manifest& manifest) {
 std::string detectManifestMediaType(std::string_view bytes) {
   TopLevelScanner scanner(bytes);
   if (!scanner.scan()) return std::string(mediatype::kOciManifest);
-  if (scanner.mediaType()) return *scanner.mediaType();
+  // Stored bytes may come from any registry, and the type becomes a Content-Type header: a field
+  // that is not type/subtype (empty, or with a CR LF) says nothing, so the structure decides.
+  if (scanner.mediaType() && isValidMediaType(*scanner.mediaType())) return *scanner.mediaType();
   return std::string(
       inferMediaType(scanner.manifestsArray(), scanner.configObject()).value_or(mediatype::kOciManifest));
 }
