@@ -215,6 +215,25 @@ def write_report(path, args, bench, servers, memory, info, started, command, loa
               ["head_blob", "get_blob", "get_manifest"], with_nocache="pier_nocache" in servers,
               note=("The clients rotate over the seeded digests and tags (manifests with an Accept header naming "
                     "the OCI and Docker manifest types); HEAD with httpload, GET with wrk."))
+        if any(x.key == "get_manifest_token" for x in bench.measures):
+            m = "get_manifest_token"
+            w(f"## With a bearer token: GET manifest by tag at {args.connections} connections (req/s, higher is "
+              "better)")
+            w("")
+            w("A Pier and a Distribution with `auth.token` on the seeded registries' roots; every request carries "
+              "one ES256 token (the key named by its libtrust kid, a self-signed P-256 certificate as the "
+              "rootcertbundle) granting pull. Pier checks a token's signature once a minute and its claims on "
+              "every request; the columns without a token are the table above.")
+            w("")
+            w("| Pier, token | Distribution, token | Pier / Distribution | Pier, token / no auth | "
+              "Distribution, token / no auth |")
+            w("| --- | --- | --- | --- | --- |")
+            p, d = val(m, "pier_token"), val(m, "distribution_token")
+            cells = [cell(m, "pier_token", "req/s"), cell(m, "distribution_token", "req/s")]
+            for a_, b_ in ((p, d), (p, val("get_manifest", "pier")), (d, val("get_manifest", "distribution"))):
+                cells.append(f"{ratio(a_, b_):.2f}" if ratio(a_, b_) is not None else "—")
+            w("| " + " | ".join(cells) + " |")
+            w("")
         table("Push throughput (MB/s, higher is better)", "MB/s", ["push_monolithic", "push_chunked"])
         table("Latency (median ms over one keep-alive connection, lower is better)", "ms", ["tags_list", "catalog"],
               note="wrk, 1 connection, as many sequential requests as fit in the run; the ratio is Pier / "

@@ -43,6 +43,7 @@ from clients import (Client, Content, build_httpload, file_digest, push_blob_byt
 from procs import (MANIFEST_ACCEPT, MB, MIB, REPO_APP, REPO_BIG, REPO_PUSH, REPO_ROOT, REPO_SMALL, BenchError,
                    BenchTimeout, Nginx, Registry, log, make_certificate, stop_all)
 from report import fmt, machine_info, tool_version, write_report
+from tokens import TokenSigner, verify_token_auth
 
 # --------------------------------------------------------------------------
 # Measures
@@ -87,6 +88,11 @@ class Bench:
             "get_manifest": wrk_script(s / "get_manifest.lua", "GET", headers={"Accept": MANIFEST_ACCEPT},
                                        paths=self.paths["tags"]),
         }
+        self.token = getattr(servers.get("pier_token"), "bearer", None)  # ES256, granting pull of REPO_APP
+        if self.token:
+            self.script["get_manifest_token"] = wrk_script(
+                s / "get_manifest_token.lua", "GET", paths=self.paths["tags"],
+                headers={"Accept": MANIFEST_ACCEPT, "Authorization": f"Bearer {self.token}"})
         regs = ["pier", "distribution"]
         self.measures = [
             Measure("blob_get_1", f"GET {args.big_mib} MiB blob, 1 connection", "MB/s", regs + ["nginx"],
@@ -101,6 +107,8 @@ class Bench:
                     regs + (["pier_nocache"] if "pier_nocache" in servers else [])),
             Measure("get_blob", f"GET small blob, {args.connections} connections", "req/s", regs),
             Measure("get_manifest", f"GET manifest by tag, {args.connections} connections", "req/s", regs),
+            *([Measure("get_manifest_token", f"GET manifest by tag with a bearer token, {args.connections} "
+                       "connections", "req/s", ["pier_token", "distribution_token"])] if self.token else []),
             Measure("tags_list", f"tags list ({len(c.tags)} tags), 1 connection", "ms", regs, higher_better=False),
             Measure("catalog", f"catalog ({len(c.all_repos)} repositories), 1 connection", "ms", regs,
                     higher_better=False),
@@ -161,13 +169,15 @@ class Bench:
             res = run_httpload(a, self.httpload, server.port, self.paths_file, "HEAD", a.connections, server)
             self.check_wrk(measure, key, res, "HEAD", paths)
             return res["rps"], res
-        if m in ("get_blob", "get_manifest"):
-            script = {"get_blob": "get_small", "get_manifest": "get_manifest"}[m]
+        if m in ("get_blob", "get_manifest", "get_manifest_token"):
+            script = {"get_blob": "get_small"}.get(m, m)
             method = "GET"
-            paths = self.paths["tags"] if m == "get_manifest" else self.paths["small"]
+            paths = self.paths["small"] if m == "get_blob" else self.paths["tags"]
+            headers = None if m == "get_blob" else {"Accept": MANIFEST_ACCEPT}
+            if m == "get_manifest_token":
+                headers["Authorization"] = f"Bearer {self.token}"
             res = run_wrk(a, self.url(server, paths[0]), self.script[script], a.connections, server, timeout_s=10)
-            self.check_wrk(measure, key, res, method, paths,
-                           {"Accept": MANIFEST_ACCEPT} if m == "get_manifest" else None)
+            self.check_wrk(measure, key, res, method, paths, headers)
             return res["rps"], res
         if m in ("tags_list", "catalog"):
             path = self.paths["tagslist" if m == "tags_list" else "catalog"]
@@ -463,12 +473,23 @@ def main(argv):
             servers["pier_tls"] = Registry("pier_tls", "Pier (TLS)", args.pier, "pier", base, args.log_level,
                                            root=servers["pier"].root, tls=certificate)
             servers["nginx_tls"] = Nginx(args.nginx, base, big_file, key="nginx_tls", tls=certificate)
-            for key in ("pier_tls", "nginx_tls"):
+            # Token auth (ES256, the key by its libtrust kid) on the seeded roots.
+            signer = TokenSigner(base)
+            for kind, label in (("pier", "Pier"), ("distribution", "Distribution")):
+                servers[f"{kind}_token"] = Registry(f"{kind}_token", f"{label} (token auth)",
+                                                   args.pier if kind == "pier" else args.distribution, kind, base,
+                                                   args.log_level, root=servers[kind].root,
+                                                   extra_config=signer.auth_config())
+                servers[f"{kind}_token"].bearer = signer.token(REPO_APP)
+            for key in ("pier_tls", "nginx_tls", "pier_token", "distribution_token"):
                 servers[key].start()
                 log(f"{servers[key].label} (pid {servers[key].pid}) listens on 127.0.0.1:{servers[key].port}")
         for key, s in servers.items():
             if key in ("nginx", "nginx_tls"):
                 verify_big(s.port, "/blob", content, s.label, ca_file=certificate[0] if key == "nginx_tls" else None)
+            elif key in ("pier_token", "distribution_token"):
+                tag, (_, body, _, _) = next(iter(content.tags.items()))
+                verify_token_auth(s, f"/v2/{REPO_APP}/manifests/{tag}", body, s.bearer)
             elif key == "pier_tls":
                 verify_big(s.port, f"/v2/{REPO_BIG}/blobs/{content.big_digest}", content, s.label,
                            ca_file=certificate[0])

@@ -12,7 +12,7 @@
 #include <pier/access_controller.hpp>
 
 #include "HtpasswdFile.hpp"
-#include "VerifiedCredentials.hpp"
+#include "RecentlyVerified.hpp"
 
 namespace pier::htpasswd {
 
@@ -52,7 +52,7 @@ private:
   struct Snapshot {
     Snapshot(Users users, const HtpasswdOptions& options);
     const Users users;
-    VerifiedCredentials verified;
+    auth::RecentlyVerified verified;
   };
 
   std::shared_ptr<Snapshot> current() const;

@@ -30,6 +30,21 @@ Poco::JSON::Object::Ptr jsonSegment(std::string_view segment, const char* what) 
   throw InvalidToken(std::string("the ") + what + " is not a JSON object");
 }
 
+// header.claims.signature, each a view into the token.
+struct Segments {
+  explicit Segments(std::string_view jwt) {
+    std::size_t first = jwt.find('.');
+    std::size_t second = first == std::string::npos ? first : jwt.find('.', first + 1);
+    if (second == std::string::npos || jwt.find('.', second + 1) != std::string::npos)
+      throw InvalidToken("a JWT has three segments separated by dots");
+    header = jwt.substr(0, first);
+    claims = jwt.substr(first + 1, second - first - 1);
+    signature = jwt.substr(second + 1);
+    signingInput = jwt.substr(0, second);
+  }
+  std::string_view header, claims, signature, signingInput;
+};
+
 std::string stringMember(const Poco::JSON::Object& header, const std::string& name) {
   if (!header.has(name)) return {};
   Poco::Dynamic::Var value = header.get(name);
@@ -48,15 +63,15 @@ const std::set<std::string>& supportedAlgorithms() {
 JwtVerifier::JwtVerifier(std::shared_ptr<const KeySet> keys, std::set<std::string> algorithms)
     : keys_(std::move(keys)), algorithms_(std::move(algorithms)) {}
 
+Poco::JSON::Object::Ptr JwtVerifier::claimsOf(const std::string& jwt) {
+  return jsonSegment(Segments(jwt).claims, "claims segment");
+}
+
 Poco::JSON::Object::Ptr JwtVerifier::verify(const std::string& jwt) const {
-  std::size_t first = jwt.find('.');
-  std::size_t second = first == std::string::npos ? first : jwt.find('.', first + 1);
-  if (second == std::string::npos || jwt.find('.', second + 1) != std::string::npos)
-    throw InvalidToken("a JWT has three segments separated by dots");
-  std::string_view text(jwt);
-  Poco::JSON::Object::Ptr header = jsonSegment(text.substr(0, first), "header");
-  Poco::JSON::Object::Ptr claims = jsonSegment(text.substr(first + 1, second - first - 1), "claims segment");
-  auto signature = decodeBase64Url(text.substr(second + 1));
+  Segments segments(jwt);
+  Poco::JSON::Object::Ptr header = jsonSegment(segments.header, "header");
+  Poco::JSON::Object::Ptr claims = jsonSegment(segments.claims, "claims segment");
+  auto signature = decodeBase64Url(segments.signature);
   if (!signature) throw InvalidToken("the signature is not base64url");
 
   std::string algorithm = stringMember(*header, "alg");
@@ -70,7 +85,7 @@ Poco::JSON::Object::Ptr JwtVerifier::verify(const std::string& jwt) const {
   std::shared_ptr<const PublicKey> key = signingKey(*header);
   if (!key->fits(algorithm))
     throw InvalidToken("alg " + algorithm + " does not fit the signing key, " + key->description());
-  if (!key->verifies(jwt, algorithm, text.substr(0, second), *signature))
+  if (!key->verifies(jwt, algorithm, segments.signingInput, *signature))
     throw InvalidToken("the signature does not verify");
   return claims;
 }

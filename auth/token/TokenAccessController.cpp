@@ -26,12 +26,18 @@
 #include "Claims.hpp"
 #include "InvalidToken.hpp"
 #include "JwtVerifier.hpp"
+#include "RecentlyVerified.hpp"
 
 namespace pier::token {
 
 namespace {
 
 const std::string kPrefix = "auth.token";
+// A pull sends its token with each of its requests: the signature (and an
+// x5c chain) is checked once a minute, not per request. The claims are read
+// and checked every time, so an expiry is never stretched.
+constexpr std::size_t kRememberedTokens = 10000;
+constexpr std::chrono::seconds kRememberTokensFor{60};
 
 struct TokenOptions {
   std::string realm;
@@ -92,7 +98,8 @@ public:
   TokenAccessController(TokenOptions options, std::shared_ptr<const KeySet> keys)
       : options_(std::move(options)),
         verifier_(std::move(keys), options_.algorithms), rules_{options_.issuer, options_.service,
-                                                                std::chrono::seconds(60)} {}
+                                                                std::chrono::seconds(60)},
+        verified_(kRememberedTokens, kRememberTokensFor) {}
 
   AuthResult authorize(const Context& context, const AuthRequest& request,
                        const std::vector<Access>& wanted) override {
@@ -101,7 +108,7 @@ public:
     if (jwt.empty()) return auth::unauthorized(challenge, wanted);
     std::string refusal;
     try {
-      Poco::JSON::Object::Ptr claimSet = verifier_.verify(jwt);
+      Poco::JSON::Object::Ptr claimSet = verifiedClaims(jwt);
       Claims claims = Claims::check(*claimSet, rules_, std::chrono::system_clock::now());
       for (const auto& access : wanted) {
         if (claims.grants(access)) continue;
@@ -130,6 +137,15 @@ public:
   }
 
 private:
+  Poco::JSON::Object::Ptr verifiedClaims(const std::string& jwt) {
+    std::string key = verified_.keyFor("", jwt);
+    auto now = auth::RecentlyVerified::Clock::now();
+    if (verified_.contains(key, now)) return JwtVerifier::claimsOf(jwt);
+    Poco::JSON::Object::Ptr claims = verifier_.verify(jwt);
+    verified_.remember(key, now); // only a signature that verified: never a failure
+    return claims;
+  }
+
   // With autoredirect, the realm is this registry's own token path at the
   // host the client asked for, https unless a proxy says otherwise, as in Distribution.
   std::string realmFor(const AuthRequest& request) const {
@@ -142,6 +158,7 @@ private:
   TokenOptions options_;
   JwtVerifier verifier_;
   ClaimRules rules_;
+  auth::RecentlyVerified verified_;
 };
 
 std::shared_ptr<AccessController> makeController(const Poco::JSON::Object& parameters) {

@@ -4,6 +4,7 @@
 // refused with 401 and a Bearer challenge; scopes, with the access records of
 // each route; the granted subject in the access log.
 #include <atomic>
+#include <chrono>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -272,6 +273,8 @@ TEST_F(TokenAccessTest, EveryBadTokenIsAChallengeSayingWhy) {
 
 TEST_F(TokenAccessTest, AnAlteredTokenIsRefusedOrHarmlessNeverAServerError) {
   std::string valid = token(TokenClaims{{"repository:lib/app:pull"}});
+  // Accepted first, so its signature is remembered: an altered copy is verified on its own.
+  ASSERT_EQ(anonymous.request("GET", "/v2/lib/app/tags/list", {}, bearer(valid)).status, 404);
   const std::string replacements = "A_-.=/+%\" ";
   int refused = 0;
   for (std::size_t i = 0; i < valid.size(); i += 3) {
@@ -349,6 +352,24 @@ TEST_F(TokenAccessTest, AudienceMayBeAListAndClocksMaySkewALittle) {
   skewed.notBeforeIn = 20;
   skewed.issuedIn = 20;
   EXPECT_EQ(clientWith(token(skewed)).get("/v2/_catalog").status, 200);
+}
+
+// The controller remembers a signature that verified; it reads and checks
+// the claims of every use, so a remembered token still expires on time.
+TEST_F(TokenAccessTest, ARememberedTokenStillExpiresOnTime) {
+  TokenClaims claims{{"registry:catalog:*"}};
+  claims.expiresIn = -57; // within the 60 s leeway for 3 s more
+  Client client = clientWith(token(claims));
+  ASSERT_EQ(client.get("/v2/_catalog").status, 200);
+  ASSERT_EQ(client.get("/v2/_catalog").status, 200); // the remembered signature
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  HttpResponse response = client.get("/v2/_catalog");
+  while (response.status == 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    response = client.get("/v2/_catalog");
+  }
+  EXPECT_TRUE(isChallenge(response, "registry:catalog:*", "invalid_token")) << response.status;
+  EXPECT_NE(errorMessage(response).find("expired (exp)"), std::string::npos) << errorMessage(response);
 }
 
 TEST_F(TokenAccessTest, TheSubjectIsTheUserInTheAccessLog) {

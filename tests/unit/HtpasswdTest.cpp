@@ -17,8 +17,8 @@
 #include "HtpasswdAccessController.hpp"
 #include "HtpasswdFile.hpp"
 #include "PierProcess.hpp"
+#include "RecentlyVerified.hpp"
 #include "RecordingLogger.hpp"
-#include "VerifiedCredentials.hpp"
 
 namespace pier::htpasswd {
 namespace {
@@ -188,10 +188,10 @@ TEST(Bcrypt, VerifiesWhatHtpasswdMadeInEveryVariant) {
   EXPECT_FALSE(bcryptMatches("s3cret pass", ""));
 }
 
-// --- verified credentials ------------------------------------------------------
+// --- recently verified secrets ------------------------------------------------------
 
-TEST(VerifiedCredentials, KeysHoldNoPasswordAndDependOnTheSalt) {
-  VerifiedCredentials one(10, 60s), other(10, 60s);
+TEST(RecentlyVerified, KeysHoldNoPasswordAndDependOnTheSalt) {
+  auth::RecentlyVerified one(10, 60s), other(10, 60s);
   std::string key = one.keyFor("alice", "correct horse");
   EXPECT_EQ(key.rfind(std::string("alice\0", 6), 0), 0u);
   EXPECT_EQ(key.size(), 6u + 32u);
@@ -201,9 +201,9 @@ TEST(VerifiedCredentials, KeysHoldNoPasswordAndDependOnTheSalt) {
   EXPECT_NE(key, other.keyFor("alice", "correct horse"));
 }
 
-TEST(VerifiedCredentials, RemembersForItsLifetime) {
-  VerifiedCredentials verified(10, 60s);
-  auto start = VerifiedCredentials::Clock::now();
+TEST(RecentlyVerified, RemembersForItsLifetime) {
+  auth::RecentlyVerified verified(10, 60s);
+  auto start = auth::RecentlyVerified::Clock::now();
   std::string key = verified.keyFor("alice", "pw");
   EXPECT_FALSE(verified.contains(key, start));
   verified.remember(key, start);
@@ -214,9 +214,9 @@ TEST(VerifiedCredentials, RemembersForItsLifetime) {
   EXPECT_TRUE(verified.contains(key, start + 61s));
 }
 
-TEST(VerifiedCredentials, HoldsAtMostItsCapacity) {
-  VerifiedCredentials verified(3, 60s);
-  auto now = VerifiedCredentials::Clock::now();
+TEST(RecentlyVerified, HoldsAtMostItsCapacity) {
+  auth::RecentlyVerified verified(3, 60s);
+  auto now = auth::RecentlyVerified::Clock::now();
   for (int i = 0; i < 5; ++i) verified.remember(verified.keyFor("user" + std::to_string(i), "pw"), now);
   EXPECT_EQ(verified.size(), 3u);
   EXPECT_FALSE(verified.contains(verified.keyFor("user0", "pw"), now));
@@ -226,7 +226,7 @@ TEST(VerifiedCredentials, HoldsAtMostItsCapacity) {
   // Expired entries make room before the oldest live one has to go.
   verified.remember(verified.keyFor("late", "pw"), now + 61s);
   EXPECT_EQ(verified.size(), 1u);
-  VerifiedCredentials none(0, 60s);
+  auth::RecentlyVerified none(0, 60s);
   none.remember(none.keyFor("alice", "pw"), now);
   EXPECT_EQ(none.size(), 0u);
 }

@@ -9,20 +9,22 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace pier::htpasswd {
+namespace pier::auth {
 
-// Credentials bcrypt verified recently, so that the 50 requests of one pull
-// cost one verification, not 50. Holds no password: an entry's key is the
-// user and a SHA-256 of a random salt (made per instance) and the password.
+// Secrets an access controller verified recently (a password bcrypt checked,
+// a token whose signature verified), so that the 50 requests of one pull cost
+// one verification, not 50. Holds no secret: an entry's key is a name in the
+// clear and a SHA-256 of a random salt (made per instance) and the secret.
 // At most `capacity` entries, each for `lifetime`; when full, the oldest
 // goes. Thread safe.
-class VerifiedCredentials {
+class RecentlyVerified {
 public:
   using Clock = std::chrono::steady_clock;
 
-  VerifiedCredentials(std::size_t capacity, Clock::duration lifetime);
+  RecentlyVerified(std::size_t capacity, Clock::duration lifetime);
 
-  std::string keyFor(std::string_view user, std::string_view password) const;
+  // name must hold no NUL (it ends the name in the key).
+  std::string keyFor(std::string_view name, std::string_view secret) const;
   bool contains(const std::string& key, Clock::time_point now);
   void remember(const std::string& key, Clock::time_point now);
   std::size_t size() const;
@@ -41,4 +43,4 @@ private:
   std::list<std::string> oldestFirst_; // every entry's key, by the time it was remembered
 };
 
-} // namespace pier::htpasswd
+} // namespace pier::auth
