@@ -75,6 +75,7 @@ AuthResult HtpasswdAccessController::authorize(const Context& context, const Aut
 
 bool HtpasswdAccessController::verify(const Context& context, Snapshot& snapshot, const std::string& user,
                                       const std::string& password) {
+  // No NUL in user: Basic credentials holding one are refused before this.
   std::string key = snapshot.verified.keyFor(user, password);
   if (snapshot.verified.contains(key, Clock::now())) return true;
   auto entry = snapshot.users.find(user);
