@@ -88,11 +88,11 @@ class Bench:
             "get_manifest": wrk_script(s / "get_manifest.lua", "GET", headers={"Accept": MANIFEST_ACCEPT},
                                        paths=self.paths["tags"]),
         }
-        self.token = getattr(servers.get("pier_token"), "bearer", None)  # ES256, granting pull of REPO_APP
-        if self.token:
-            self.script["get_manifest_token"] = wrk_script(
-                s / "get_manifest_token.lua", "GET", paths=self.paths["tags"],
-                headers={"Accept": MANIFEST_ACCEPT, "Authorization": f"Bearer {self.token}"})
+        token = getattr(servers.get("pier_token"), "bearer", None)  # ES256, granting pull of REPO_APP
+        self.token_headers = {"Accept": MANIFEST_ACCEPT, "Authorization": f"Bearer {token}"} if token else None
+        if token:
+            self.script["get_manifest_token"] = wrk_script(s / "get_manifest_token.lua", "GET",
+                                                           headers=self.token_headers, paths=self.paths["tags"])
         regs = ["pier", "distribution"]
         self.measures = [
             Measure("blob_get_1", f"GET {args.big_mib} MiB blob, 1 connection", "MB/s", regs + ["nginx"],
@@ -108,7 +108,7 @@ class Bench:
             Measure("get_blob", f"GET small blob, {args.connections} connections", "req/s", regs),
             Measure("get_manifest", f"GET manifest by tag, {args.connections} connections", "req/s", regs),
             *([Measure("get_manifest_token", f"GET manifest by tag with a bearer token, {args.connections} "
-                       "connections", "req/s", ["pier_token", "distribution_token"])] if self.token else []),
+                       "connections", "req/s", ["pier_token", "distribution_token"])] if token else []),
             Measure("tags_list", f"tags list ({len(c.tags)} tags), 1 connection", "ms", regs, higher_better=False),
             Measure("catalog", f"catalog ({len(c.all_repos)} repositories), 1 connection", "ms", regs,
                     higher_better=False),
@@ -173,9 +173,7 @@ class Bench:
             script = {"get_blob": "get_small"}.get(m, m)
             method = "GET"
             paths = self.paths["small"] if m == "get_blob" else self.paths["tags"]
-            headers = None if m == "get_blob" else {"Accept": MANIFEST_ACCEPT}
-            if m == "get_manifest_token":
-                headers["Authorization"] = f"Bearer {self.token}"
+            headers = {"get_blob": None, "get_manifest": {"Accept": MANIFEST_ACCEPT}}.get(m, self.token_headers)
             res = run_wrk(a, self.url(server, paths[0]), self.script[script], a.connections, server, timeout_s=10)
             self.check_wrk(measure, key, res, method, paths, headers)
             return res["rps"], res
@@ -475,12 +473,13 @@ def main(argv):
             servers["nginx_tls"] = Nginx(args.nginx, base, big_file, key="nginx_tls", tls=certificate)
             # Token auth (ES256, the key by its libtrust kid) on the seeded roots.
             signer = TokenSigner(base)
+            token = signer.token(REPO_APP)  # one token, trusted by both
             for kind, label in (("pier", "Pier"), ("distribution", "Distribution")):
                 servers[f"{kind}_token"] = Registry(f"{kind}_token", f"{label} (token auth)",
                                                    args.pier if kind == "pier" else args.distribution, kind, base,
                                                    args.log_level, root=servers[kind].root,
                                                    extra_config=signer.auth_config())
-                servers[f"{kind}_token"].bearer = signer.token(REPO_APP)
+                servers[f"{kind}_token"].bearer = token
             for key in ("pier_tls", "nginx_tls", "pier_token", "distribution_token"):
                 servers[key].start()
                 log(f"{servers[key].label} (pid {servers[key].pid}) listens on 127.0.0.1:{servers[key].port}")

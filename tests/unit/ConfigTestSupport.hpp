@@ -13,11 +13,11 @@
 #include "config/Config.hpp"
 #include "pier/errors.hpp"
 
+namespace pier::config_test {
+
 using pier::Config;
 using pier::ConfigError;
 using pier::Environment;
-
-namespace pier::config_test {
 
 inline const std::string kMinimal = "version: 0.1\n"
                                     "storage:\n"
